@@ -1,0 +1,80 @@
+using System.CommandLine;
+using System.Globalization;
+using Llmaot.Build;
+using Llmaot.Diagnostics;
+using Llmaot.Emit;
+
+namespace Llmaot.Cli;
+
+/// <summary>`llmaot build MODEL -o DIR [--name NAME] [--target RID] [--isa ISA] [--dim SYM=N]... [--shape INPUT=dims]... [--emit exe|source] [--weights embedded|file] [--size]`</summary>
+public static class BuildCommand
+{
+    public static Command Create()
+    {
+        var model = Shared.Model();
+        var output = new Option<string>("--output", "-o") { Description = "Output directory", Required = true };
+        var name = new Option<string?>("--name") { Description = "Executable name (default: the model file's stem)" };
+        var target = new Option<string>("--target") { Description = "Runtime identifier", DefaultValueFactory = _ => "linux-x64" };
+        target.AcceptOnlyFromAmong(BuildOptions.Targets);
+        var isa = new Option<string?>("--isa") { Description = "IlcInstructionSet (default x86-64-v3 on linux-x64, armv8.2-a on linux-arm64; e.g. x86-64-v4, native, armv8.2-a+dotprod)" };
+        var dim = Shared.Dim();
+        var shape = Shared.Shape();
+        var emit = new Option<string>("--emit") { Description = "exe: a native executable; source: the generated C# project", DefaultValueFactory = _ => "exe" };
+        emit.AcceptOnlyFromAmong("exe", "source");
+        var weights = new Option<string>("--weights") { Description = "embedded: inside the binary; file: NAME.weights beside it, memory-mapped", DefaultValueFactory = _ => "embedded" };
+        weights.AcceptOnlyFromAmong("embedded", "file");
+        var size = new Option<bool>("--size") { Description = "Optimize the binary for size rather than speed" };
+
+        var cmd = new Command("build", "Compile a model to a native executable (or to C# source)") { model, output, name, target, isa, dim, shape, emit, weights, size };
+        cmd.SetAction(r =>
+        {
+            try
+            {
+                return Run(r.GetValue(model)!, r.GetValue(output)!, r.GetValue(name), r.GetValue(target)!, r.GetValue(isa), r.GetValue(dim), r.GetValue(shape),
+                    r.GetValue(emit) == "source" ? EmitKind.Source : EmitKind.Exe, r.GetValue(weights) == "file" ? WeightsMode.File : WeightsMode.Embedded, r.GetValue(size));
+            }
+            catch (Exception e) { return Program.Report(e); }
+        });
+        return cmd;
+    }
+
+    private static int Run(string modelPath, string outDir, string? name, string target, string? isa, string[]? dims, string[]? shapes, EmitKind kind, WeightsMode weights, bool size)
+    {
+        name ??= Path.GetFileNameWithoutExtension(modelPath);
+        if (name.Length == 0 || name.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0 || name.Contains(' '))
+            throw new LlmaotException(Codes.BadOption, $"--name '{name}' is not a valid file name");
+        var b = new BuildOptions { Target = target, Isa = isa, Size = size };
+        var co = Shared.Compile(dims, shapes);
+        var eo = new EmitOptions
+        {
+            ClassName = Compiler.ClassNameFor(name),
+            Name = name,
+            Weights = weights,
+            OptionsText = Shared.OptionsText(dims, shapes, weights == WeightsMode.File ? "--weights file" : ""),
+        };
+        var g = Compiler.Compile(modelPath, co, eo);
+        foreach (var wmsg in co.Warnings) Console.Error.WriteLine("warning " + wmsg);
+        string full = Path.GetFullPath(outDir);
+        long binary = 0;
+        string where;
+        if (kind == EmitKind.Source)
+        {
+            where = Path.GetDirectoryName(BuildDriver.WriteProject(g, full, b))!;
+        }
+        else
+        {
+            string proj = BuildDriver.WriteProject(g, Path.Combine(full, ".llmaot", name), b);
+            Console.Error.WriteLine($"publishing {name} with NativeAOT ({b.Target}, {b.EffectiveIsa})...");
+            where = BuildDriver.Publish(proj, full, g, b, Console.Error);
+            binary = new FileInfo(where).Length;
+        }
+        var ci = CultureInfo.InvariantCulture;
+        Console.WriteLine($"built {Path.GetFileName(modelPath)} -> {where}");
+        Console.WriteLine(string.Create(ci, $"  ops:          {g.NodeCount}"));
+        Console.WriteLine(string.Create(ci, $"  parameters:   {g.Parameters:N0}"));
+        Console.WriteLine(string.Create(ci, $"  weights_bytes: {g.WeightsBytes:N0}"));
+        Console.WriteLine(string.Create(ci, $"  arena_bytes:  {g.ArenaBytes:N0}"));
+        Console.WriteLine(kind == EmitKind.Exe ? string.Create(ci, $"  binary_bytes: {binary:N0} ({b.Target}, {b.EffectiveIsa})") : "  binary_bytes: (source only; run `dotnet publish -c Release` in the folder)");
+        return 0;
+    }
+}

@@ -1,0 +1,89 @@
+using Llmaot.Diagnostics;
+using Llmaot.Emit;
+using Llmaot.Ir;
+using Llmaot.Runtime;
+
+namespace Llmaot.Ops;
+
+/// <summary>
+/// Conv (opset 1, 11): Y = X * W (+ B), NCHW, with groups, pads, strides, dilations, auto_pad.
+/// W: [M, C/group, k...]. Fusion may attach an activation (Facts["activation"]) that runs in the kernel's epilogue.
+/// 1-D and 2-D convolutions are supported.
+/// </summary>
+public sealed class ConvOp : OpDef
+{
+    public override string Op => "Conv";
+
+    internal static ConvGeometry Geometry(Node n)
+    {
+        var x = InShape(n, 0);
+        var w = InShape(n, 1);
+        var ks = n.Ints("kernel_shape");
+        int[] kernel = ks is { Length: > 0 } ? ks.Select(k => checked((int)k)).ToArray() : Enumerable.Range(2, w.Rank - 2).Select(i => w[i].IsKnown ? (int)w[i].Value : throw Error(n, Codes.UnboundDim, "weight dims are symbolic")).ToArray();
+        return ConvGeometry.From(n, x, kernel);
+    }
+
+    public override void Infer(Node n)
+    {
+        var x = Input(n, 0);
+        RequireFloat(n, x);
+        var xs = InShape(n, 0);
+        var ws = InShape(n, 1);
+        if (ws.Rank != xs.Rank) throw Error(n, Codes.ShapeMismatch, $"weight shape {ws} and input shape {xs} differ in rank");
+        if (xs.Rank > 4) throw Error(n, Codes.UnsupportedOp, $"{xs.Rank - 2}-D convolution is not supported yet (1-D and 2-D are)");
+        long group = n.Int("group", 1);
+        if (group <= 0) throw Error(n, Codes.BadAttribute, $"group must be positive, got {group}");
+        if (xs[1].IsKnown && ws[1].IsKnown && xs[1].Value != ws[1].Value * group)
+            throw Error(n, Codes.ShapeMismatch, $"input has {xs[1]} channels but weight {ws} with group {group} expects {ws[1].Value * group}");
+        if (ws[0].IsKnown && ws[0].Value % group != 0) throw Error(n, Codes.ShapeMismatch, $"{ws[0]} output channels are not divisible by group {group}");
+        var g = Geometry(n);
+        var dims = new List<Dim> { xs[0], ws[0] };
+        dims.AddRange(g.Out.Select(o => Dim.Of(o)));
+        Set(n, 0, ElementType.Float, new Shape(dims.ToArray()));
+    }
+
+    public override void Select(Node n)
+    {
+        var g = Geometry(n);
+        var (N, C, H, W, M, KH, KW, OH, OW, SH, SW, PT, PL, DH, DW, G) = Args(n, g);
+        long scratch = Runtime.Kernels.Conv.ScratchFloats2D(N, C, H, W, M, KH, KW, OH, OW, SH, SW, PT, PL, DH, DW, G);
+        n.ScratchBytes = scratch * 4;
+        string path = G == C && G == M ? "depthwise" : scratch == 0 ? "pointwise-gemm" : "im2col+gemm";
+        n.Kernel = $"Conv.Run{(n.Inputs[0]!.Shape.Rank == 3 ? 1 : 2)}D[{path}]" + (n.In(2) != null ? "+bias" : "") + EpilogueSuffix(n);
+    }
+
+    internal static string EpilogueSuffix(Node n) => n.Facts.TryGetValue("activation", out var a) ? "+" + a : "";
+
+    internal static string EpilogueLiteral(Node n)
+    {
+        if (!n.Facts.TryGetValue("activation", out var a)) return "Epilogue.None";
+        return a switch
+        {
+            "Relu" => "Epilogue.Relu",
+            "Clip" => $"new Epilogue(ActivationKind.Clip, {Lit.F(float.Parse(n.Facts["alpha"], System.Globalization.CultureInfo.InvariantCulture))}, {Lit.F(float.Parse(n.Facts["beta"], System.Globalization.CultureInfo.InvariantCulture))})",
+            "LeakyRelu" => $"new Epilogue(ActivationKind.LeakyRelu, {Lit.F(float.Parse(n.Facts["alpha"], System.Globalization.CultureInfo.InvariantCulture))})",
+            _ => throw new InvalidOperationException(a),
+        };
+    }
+
+    private static (int, int, int, int, int, int, int, int, int, int, int, int, int, int, int, int) Args(Node n, ConvGeometry g)
+    {
+        var x = n.Inputs[0]!.Shape.ToInts();
+        var w = n.Inputs[1]!.Shape.ToInts();
+        int G = (int)n.Int("group", 1);
+        if (x.Length == 3)
+            return (x[0], x[1], 1, x[2], w[0], 1, g.Kernel[0], 1, g.Out[0], 1, g.Strides[0], 0, g.PadsBegin[0], 1, g.Dilations[0], G);
+        return (x[0], x[1], x[2], x[3], w[0], g.Kernel[0], g.Kernel[1], g.Out[0], g.Out[1], g.Strides[0], g.Strides[1], g.PadsBegin[0], g.PadsBegin[1], g.Dilations[0], g.Dilations[1], G);
+    }
+
+    public override void Emit(Node n, EmitContext e)
+    {
+        var g = Geometry(n);
+        var (N, C, H, W, M, KH, KW, OH, OW, SH, SW, PT, PL, DH, DW, G) = Args(n, g);
+        string bias = n.In(2) is { } b ? e.P(b) : "null";
+        e.W.Line($"Conv.Run2D({e.P(n.Inputs[0]!)}, {e.P(n.Inputs[1]!)}, {bias}, {e.P(n.Outputs[0])},");
+        e.W.Line($"    n: {N}, c: {C}, h: {H}, wIn: {W}, m: {M}, kh: {KH}, kw: {KW}, oh: {OH}, ow: {OW},");
+        e.W.Line($"    strideH: {SH}, strideW: {SW}, padTop: {PT}, padLeft: {PL}, dilH: {DH}, dilW: {DW}, group: {G},");
+        e.W.Line($"    scratch: {EmitContext.Scratch(n)}, epi: {EpilogueLiteral(n)});");
+    }
+}

@@ -1,0 +1,159 @@
+using Llmaot.Diagnostics;
+using Llmaot.Emit;
+using Llmaot.Ir;
+using Llmaot.Runtime;
+
+namespace Llmaot.Ops;
+
+/// <summary>
+/// Gemm (opset 1-13): Y = alpha * op(A) * op(B) + beta * C, A: [M,K] (or [K,M] with transA), B: [K,N] (or [N,K] with transB),
+/// C unidirectionally broadcast to [M,N]. A C of shape [N] or [1,N] with beta 1 becomes the kernel's per-column bias.
+/// </summary>
+public sealed class GemmOp : OpDef
+{
+    public override string Op => "Gemm";
+
+    public override void Infer(Node n)
+    {
+        RequireFloat(n, Input(n, 0));
+        var a = InShape(n, 0);
+        var b = InShape(n, 1);
+        if (a.Rank != 2 || b.Rank != 2) throw Error(n, Codes.ShapeMismatch, $"Gemm takes 2-D inputs, got {a} and {b}");
+        bool ta = n.Int("transA", 0) != 0, tb = n.Int("transB", 0) != 0;
+        Dim m = ta ? a[1] : a[0], ka = ta ? a[0] : a[1], kb = tb ? b[1] : b[0], nn = tb ? b[0] : b[1];
+        if (ka.IsKnown && kb.IsKnown && ka.Value != kb.Value) throw Error(n, Codes.ShapeMismatch, $"inner dims differ: A {a}{(ta ? "^T" : "")} and B {b}{(tb ? "^T" : "")}");
+        var y = new Shape(m, nn);
+        if (n.In(2) is { } c && c.Type.Shape is { } cs)
+        {
+            var bc = Broadcast(n, y, cs);
+            if (!bc.Equals(y)) throw Error(n, Codes.ShapeMismatch, $"C {cs} does not broadcast to [{m},{nn}]");
+        }
+        Set(n, 0, ElementType.Float, y);
+    }
+
+    internal static bool BiasIsRow(Node n) =>
+        n.In(2) is { } c && n.Float("beta", 1f) == 1f && c.Shape.Count == n.Outputs[0].Shape[1].Value && (c.Shape.Rank == 1 || c.Shape[0].Value == 1);
+
+    public override void Select(Node n)
+    {
+        var y = n.Outputs[0].Shape;
+        string bias = n.In(2) == null ? "" : BiasIsRow(n) ? "+bias" : "+C";
+        n.Kernel = (y[0].Value == 1 ? "Gemm.Run[gemv]" : "Gemm.Run[blocked]") + bias + ConvOp.EpilogueSuffix(n);
+    }
+
+    public override void Emit(Node n, EmitContext e)
+    {
+        var a = n.Inputs[0]!;
+        var b = n.Inputs[1]!;
+        var y = n.Outputs[0];
+        bool ta = n.Int("transA", 0) != 0, tb = n.Int("transB", 0) != 0;
+        int M = (int)y.Shape[0].Value, N = (int)y.Shape[1].Value;
+        int K = (int)(ta ? a.Shape[0].Value : a.Shape[1].Value);
+        int lda = (int)a.Shape[1].Value, ldb = (int)b.Shape[1].Value;
+        float alpha = n.Float("alpha", 1f), beta = n.Float("beta", 1f);
+        string bias = "null";
+        float betaArg = 0f;
+        if (n.In(2) is { } c)
+        {
+            if (BiasIsRow(n)) bias = e.P(c);
+            else
+            {
+                var (shape, sc, _) = BinaryOp.Collapse(y.Shape.ToLongs(), c.Shape.ToLongs(), []);
+                e.W.Line($"Broadcasting.To({e.P(c)}, {e.P(y)}, {EmitContext.Ints(shape)}, {EmitContext.Ints(sc)});");
+                betaArg = beta;
+            }
+        }
+        e.W.Line($"Gemm.Run(m: {M}, n: {N}, k: {K}, {e.P(a)}, lda: {lda}, transA: {Lit.B(ta)}, {e.P(b)}, ldb: {ldb}, transB: {Lit.B(tb)},");
+        e.W.Line($"    {e.P(y)}, ldc: {N}, alpha: {Lit.F(alpha)}, beta: {Lit.F(betaArg)}, bias: {bias}, epi: {ConvOp.EpilogueLiteral(n)});");
+    }
+}
+
+/// <summary>
+/// MatMul (opset 1-13): numpy matmul. 1-D operands are promoted (and the added dim removed from the result);
+/// batch dims broadcast. When B has no batch dims, A's batch folds into M and one GEMM runs.
+/// </summary>
+public sealed class MatMulOp : OpDef
+{
+    public override string Op => "MatMul";
+
+    public override void Infer(Node n)
+    {
+        RequireFloat(n, Input(n, 0));
+        var a = InShape(n, 0);
+        var b = InShape(n, 1);
+        if (a.Rank == 0 || b.Rank == 0) throw Error(n, Codes.ShapeMismatch, "MatMul operands must have rank >= 1");
+        var ad = a.Rank == 1 ? new[] { Dim.Of(1), a[0] } : a.Dims.ToArray();
+        var bd = b.Rank == 1 ? new[] { b[0], Dim.Of(1) } : b.Dims.ToArray();
+        Dim ka = ad[^1], kb = bd[^2];
+        if (ka.IsKnown && kb.IsKnown && ka.Value != kb.Value) throw Error(n, Codes.ShapeMismatch, $"inner dims differ: {a} x {b}");
+        var batch = Broadcast(n, new Shape(ad[..^2]), new Shape(bd[..^2]));
+        var dims = batch.Dims.ToList();
+        if (a.Rank != 1) dims.Add(ad[^2]);
+        if (b.Rank != 1) dims.Add(bd[^1]);
+        Set(n, 0, ElementType.Float, new Shape(dims.ToArray()));
+    }
+
+    private sealed record Plan(int M, int N, int K, long[] AOffsets, long[] BOffsets, long YStride);
+
+    private static Plan Make(Node n)
+    {
+        var a = n.Inputs[0]!.Shape.ToLongs();
+        var b = n.Inputs[1]!.Shape.ToLongs();
+        var ad = a.Length == 1 ? new[] { 1L, a[0] } : a;
+        var bd = b.Length == 1 ? new[] { b[0], 1L } : b;
+        int M = (int)ad[^2], K = (int)ad[^1], N = (int)bd[^1];
+        long[] ab = ad[..^2], bb = bd[..^2];
+        if (bb.All(d => d == 1) && ab.Length > 0)
+        {
+            // B is shared: A's batch is just more rows.
+            return new Plan(checked((int)(ab.Aggregate(1L, (x, y) => x * y) * M)), N, K, [0], [0], 0);
+        }
+        int r = Math.Max(ab.Length, bb.Length);
+        var outB = new long[r];
+        var pa = Enumerable.Repeat(1L, r - ab.Length).Concat(ab).ToArray();
+        var pb = Enumerable.Repeat(1L, r - bb.Length).Concat(bb).ToArray();
+        for (int i = 0; i < r; i++) outB[i] = Math.Max(pa[i], pb[i]);
+        long count = outB.Aggregate(1L, (x, y) => x * y);
+        var ao = new long[count];
+        var bo = new long[count];
+        for (long i = 0; i < count; i++)
+        {
+            ao[i] = ConstEval.BroadcastIndex(i, outB, pa) * M * K;
+            bo[i] = ConstEval.BroadcastIndex(i, outB, pb) * K * N;
+        }
+        return new Plan(M, N, K, ao, bo, (long)M * N);
+    }
+
+    public override void Select(Node n)
+    {
+        var p = Make(n);
+        n.Kernel = (p.M == 1 ? "Gemm.Run[gemv]" : "Gemm.Run[blocked]") + (p.AOffsets.Length > 1 ? $"x{p.AOffsets.Length}" : "") + (n.In(2) != null ? "+bias" : "") + ConvOp.EpilogueSuffix(n);
+    }
+
+    public override void Emit(Node n, EmitContext e)
+    {
+        var p = Make(n);
+        string a = e.P(n.Inputs[0]!), b = e.P(n.Inputs[1]!), y = e.P(n.Outputs[0]);
+        string bias = n.In(2) is { } c ? e.P(c) : "null";
+        if (p.AOffsets.Length == 1)
+        {
+            e.W.Line($"Gemm.Run(m: {p.M}, n: {p.N}, k: {p.K}, {a}, lda: {p.K}, transA: false, {b}, ldb: {p.N}, transB: false,");
+            e.W.Line($"    {y}, ldc: {p.N}, alpha: 1f, beta: 0f, bias: {bias}, epi: {ConvOp.EpilogueLiteral(n)});");
+            return;
+        }
+        bool regular = p.AOffsets.Select((o, i) => o == (long)i * p.M * p.K).All(x => x) && p.BOffsets.Select((o, i) => o == (long)i * p.K * p.N).All(x => x);
+        string ao = regular ? $"(long)i * {(long)p.M * p.K}" : "aOff[i]";
+        string bo = regular ? $"(long)i * {(long)p.K * p.N}" : "bOff[i]";
+        e.W.Open();
+        if (!regular)
+        {
+            e.W.Line($"ReadOnlySpan<long> aOff = {EmitContext.Ints(p.AOffsets)};");
+            e.W.Line($"ReadOnlySpan<long> bOff = {EmitContext.Ints(p.BOffsets)};");
+        }
+        e.W.Open($"for (int i = 0; i < {p.AOffsets.Length}; i++)");
+        e.W.Line($"Gemm.Run(m: {p.M}, n: {p.N}, k: {p.K}, {a} + {ao}, lda: {p.K}, transA: false, {b} + {bo}, ldb: {p.N}, transB: false,");
+        e.W.Line($"    {y} + (long)i * {p.YStride}, ldc: {p.N}, alpha: 1f, beta: 0f, bias: {bias}, epi: {ConvOp.EpilogueLiteral(n)});");
+        e.W.Close();
+        e.W.Close();
+    }
+}

@@ -1,0 +1,244 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Llmaot.Runtime.Kernels;
+
+/// <summary>
+/// Float convolution, NCHW. y[n, o, oy, ox] = epi(bias[o] + sum_{ci, ky, kx} w[o, ci, ky, kx] *
+/// x[n, g*C/group + ci, oy*strideH - padTop + ky*dilH, ox*strideW - padLeft + kx*dilW]) with g = o / (M/group);
+/// positions outside the input read as 0 (bottom/right padding is implied by oh/ow).
+/// </summary>
+[SkipLocalsInit]
+public static unsafe class Conv
+{
+    /// <summary>
+    /// Number of floats of scratch <see cref="Run2D"/> needs for this geometry (0 for 1x1 stride-1 unpadded
+    /// and for depthwise convolutions, otherwise the im2col buffer (C/group)*kh*kw*oh*ow).
+    /// </summary>
+    public static long ScratchFloats2D(int n, int c, int h, int wIn, int m, int kh, int kw, int oh, int ow,
+        int strideH, int strideW, int padTop, int padLeft, int dilH, int dilW, int group)
+    {
+        if (IsDepthwise(c, m, group) || IsPointwise(h, wIn, kh, kw, oh, ow, strideH, strideW, padTop, padLeft)) return 0;
+        return (long)(c / group) * kh * kw * oh * ow;
+    }
+
+    /// <summary>
+    /// 2-D convolution. x: [n, c, h, wIn]; w: [m, c/group, kh, kw]; bias: [m] or null; y: [n, m, oh, ow].
+    /// scratch: at least <see cref="ScratchFloats2D"/> floats (may be null when that is 0).
+    /// </summary>
+    public static void Run2D(float* x, float* w, float* bias, float* y, int n, int c, int h, int wIn, int m,
+        int kh, int kw, int oh, int ow, int strideH, int strideW, int padTop, int padLeft, int dilH, int dilW,
+        int group, float* scratch, Epilogue epi)
+    {
+        Run2DWidth(Gemm.PreferredWidth, x, w, bias, y, n, c, h, wIn, m, kh, kw, oh, ow, strideH, strideW,
+            padTop, padLeft, dilH, dilW, group, scratch, epi);
+    }
+
+    /// <summary>Number of floats of scratch <see cref="Run1D"/> needs.</summary>
+    public static long ScratchFloats1D(int n, int c, int len, int m, int k, int outLen, int stride, int padLeft, int dil, int group)
+        => ScratchFloats2D(n, c, 1, len, m, 1, k, 1, outLen, 1, stride, 0, padLeft, 1, dil, group);
+
+    /// <summary>
+    /// 1-D convolution (2-D with height 1). x: [n, c, len]; w: [m, c/group, k]; bias: [m] or null; y: [n, m, outLen].
+    /// </summary>
+    public static void Run1D(float* x, float* w, float* bias, float* y, int n, int c, int len, int m, int k, int outLen,
+        int stride, int padLeft, int dil, int group, float* scratch, Epilogue epi)
+    {
+        Run2D(x, w, bias, y, n, c, 1, len, m, 1, k, 1, outLen, 1, stride, 0, padLeft, 1, dil, group, scratch, epi);
+    }
+
+    private static bool IsDepthwise(int c, int m, int group) => group == c && group == m && group > 1;
+
+    private static bool IsPointwise(int h, int wIn, int kh, int kw, int oh, int ow, int strideH, int strideW, int padTop, int padLeft)
+        => kh == 1 && kw == 1 && strideH == 1 && strideW == 1 && padTop == 0 && padLeft == 0 && oh == h && ow == wIn;
+
+    /// <summary>Run2D with an explicit SIMD width (512/256/128/0) for the GEMM and depthwise paths.</summary>
+    internal static void Run2DWidth(int width, float* x, float* w, float* bias, float* y, int n, int c, int h, int wIn, int m,
+        int kh, int kw, int oh, int ow, int strideH, int strideW, int padTop, int padLeft, int dilH, int dilW,
+        int group, float* scratch, Epilogue epi)
+    {
+        Debug.Assert(group > 0 && c % group == 0 && m % group == 0);
+        if (n <= 0 || m <= 0 || oh <= 0 || ow <= 0) return;
+        if (IsDepthwise(c, m, group))
+        {
+            Depthwise(width, x, w, bias, y, n, c, h, wIn, kh, kw, oh, ow, strideH, strideW, padTop, padLeft, dilH, dilW, epi);
+            return;
+        }
+        int cg = c / group, mg = m / group;
+        int kk = cg * kh * kw;
+        int ohw = oh * ow;
+        bool pointwise = IsPointwise(h, wIn, kh, kw, oh, ow, strideH, strideW, padTop, padLeft);
+        for (int ni = 0; ni < n; ni++)
+        {
+            for (int g = 0; g < group; g++)
+            {
+                float* xg = x + ((long)ni * c + (long)g * cg) * h * wIn;
+                float* yg = y + ((long)ni * m + (long)g * mg) * ohw;
+                float* wg = w + (long)g * mg * kk;
+                float* bg = bias == null ? null : bias + (long)g * mg;
+                float* col;
+                if (pointwise)
+                {
+                    col = xg;
+                }
+                else
+                {
+                    Debug.Assert(scratch != null);
+                    Im2Col(xg, scratch, cg, h, wIn, kh, kw, oh, ow, strideH, strideW, padTop, padLeft, dilH, dilW);
+                    col = scratch;
+                }
+                Gemm.Core(width, mg, ohw, kk, wg, kk, false, col, ohw, false, yg, ohw, 1f, 0f, bg, true, epi);
+            }
+        }
+    }
+
+    /// <summary>Valid output range [lo, hi) such that 0 &lt;= o*stride + off &lt; size.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ValidRange(int off, int stride, int size, int outSize, out int lo, out int hi)
+    {
+        lo = off >= 0 ? 0 : (-off + stride - 1) / stride;
+        hi = off >= size ? 0 : Math.Min(outSize, (size - 1 - off) / stride + 1);
+        if (lo > outSize) lo = outSize;
+        if (hi < lo) hi = lo;
+    }
+
+    /// <summary>col[(ci*kh + ky)*kw + kx, oy*ow + ox] = x[ci, oy*sh - pt + ky*dh, ox*sw - pl + kx*dw] (0 outside).</summary>
+    internal static void Im2Col(float* x, float* col, int cg, int h, int wIn, int kh, int kw, int oh, int ow,
+        int strideH, int strideW, int padTop, int padLeft, int dilH, int dilW)
+    {
+        float* dst = col;
+        for (int ci = 0; ci < cg; ci++)
+        {
+            float* xc = x + (long)ci * h * wIn;
+            for (int ky = 0; ky < kh; ky++)
+            {
+                for (int kx = 0; kx < kw; kx++)
+                {
+                    int xoff = kx * dilW - padLeft;
+                    ValidRange(xoff, strideW, wIn, ow, out int lo, out int hi);
+                    for (int oy = 0; oy < oh; oy++, dst += ow)
+                    {
+                        int iy = oy * strideH - padTop + ky * dilH;
+                        if ((uint)iy >= (uint)h)
+                        {
+                            new Span<float>(dst, ow).Clear();
+                            continue;
+                        }
+                        float* src = xc + (long)iy * wIn + xoff;
+                        if (lo > 0) new Span<float>(dst, lo).Clear();
+                        if (strideW == 1)
+                        {
+                            if (hi > lo) new ReadOnlySpan<float>(src + lo, hi - lo).CopyTo(new Span<float>(dst + lo, hi - lo));
+                        }
+                        else
+                        {
+                            for (int ox = lo; ox < hi; ox++) dst[ox] = src[(long)ox * strideW];
+                        }
+                        if (hi < ow) new Span<float>(dst + hi, ow - hi).Clear();
+                    }
+                }
+            }
+        }
+    }
+
+    private static void Depthwise(int width, float* x, float* w, float* bias, float* y, int n, int c, int h, int wIn,
+        int kh, int kw, int oh, int ow, int strideH, int strideW, int padTop, int padLeft, int dilH, int dilW, Epilogue epi)
+    {
+        for (int ni = 0; ni < n; ni++)
+        {
+            for (int ch = 0; ch < c; ch++)
+            {
+                float* xc = x + ((long)ni * c + ch) * h * wIn;
+                float* yc = y + ((long)ni * c + ch) * oh * ow;
+                float* wc = w + (long)ch * kh * kw;
+                float b = bias == null ? 0f : bias[ch];
+                for (int oy = 0; oy < oh; oy++)
+                {
+                    float* yr = yc + (long)oy * ow;
+                    new Span<float>(yr, ow).Fill(b);
+                    for (int ky = 0; ky < kh; ky++)
+                    {
+                        int iy = oy * strideH - padTop + ky * dilH;
+                        if ((uint)iy >= (uint)h) continue;
+                        float* xr = xc + (long)iy * wIn;
+                        for (int kx = 0; kx < kw; kx++)
+                        {
+                            float wv = wc[ky * kw + kx];
+                            int xoff = kx * dilW - padLeft;
+                            ValidRange(xoff, strideW, wIn, ow, out int lo, out int hi);
+                            if (hi <= lo) continue;
+                            if (strideW == 1)
+                            {
+                                Axpy(width, yr + lo, xr + lo + xoff, wv, hi - lo);
+                            }
+                            else
+                            {
+                                float* xs = xr + xoff;
+                                for (int ox = lo; ox < hi; ox++) yr[ox] += wv * xs[(long)ox * strideW];
+                            }
+                        }
+                    }
+                    EpilogueOps.ApplyRow(yr, ow, null, 0f, epi);
+                }
+            }
+        }
+    }
+
+    /// <summary>y[i] += a * x[i], i in [0, len).</summary>
+    private static void Axpy(int width, float* y, float* x, float a, int len)
+    {
+        int i = 0;
+        if (width >= 512 && Vector512.IsHardwareAccelerated)
+        {
+            var va = Vector512.Create(a);
+            for (; i <= len - 16; i += 16)
+                Vector512.Store(Vector512.FusedMultiplyAdd(va, Vector512.Load(x + i), Vector512.Load(y + i)), y + i);
+        }
+        if (width >= 256 && Vector256.IsHardwareAccelerated)
+        {
+            var va = Vector256.Create(a);
+            for (; i <= len - 8; i += 8)
+                Vector256.Store(Vector256.MultiplyAddEstimate(va, Vector256.Load(x + i), Vector256.Load(y + i)), y + i);
+        }
+        if (width >= 128 && Vector128.IsHardwareAccelerated)
+        {
+            var va = Vector128.Create(a);
+            for (; i <= len - 4; i += 4)
+                Vector128.Store(Vector128.MultiplyAddEstimate(va, Vector128.Load(x + i), Vector128.Load(y + i)), y + i);
+        }
+        for (; i < len; i++) y[i] += a * x[i];
+    }
+
+    /// <summary>Plain scalar reference with the same contract as <see cref="Run2D"/> (scratch unused).</summary>
+    internal static void RunScalar2D(float* x, float* w, float* bias, float* y, int n, int c, int h, int wIn, int m,
+        int kh, int kw, int oh, int ow, int strideH, int strideW, int padTop, int padLeft, int dilH, int dilW,
+        int group, float* scratch, Epilogue epi)
+    {
+        int cg = c / group, mg = m / group;
+        for (int ni = 0; ni < n; ni++)
+        for (int o = 0; o < m; o++)
+        {
+            int g = o / mg;
+            for (int oy = 0; oy < oh; oy++)
+            for (int ox = 0; ox < ow; ox++)
+            {
+                float s = 0f;
+                for (int ci = 0; ci < cg; ci++)
+                for (int ky = 0; ky < kh; ky++)
+                {
+                    int iy = oy * strideH - padTop + ky * dilH;
+                    if (iy < 0 || iy >= h) continue;
+                    for (int kx = 0; kx < kw; kx++)
+                    {
+                        int ix = ox * strideW - padLeft + kx * dilW;
+                        if (ix < 0 || ix >= wIn) continue;
+                        s += w[(((long)o * cg + ci) * kh + ky) * kw + kx] * x[(((long)ni * c + g * cg + ci) * h + iy) * wIn + ix];
+                    }
+                }
+                if (bias != null) s += bias[o];
+                y[(((long)ni * m + o) * oh + oy) * ow + ox] = EpilogueOps.Apply(s, epi);
+            }
+        }
+    }
+}

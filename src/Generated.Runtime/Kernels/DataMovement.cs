@@ -1,0 +1,126 @@
+using System.Runtime.CompilerServices;
+
+namespace Llmaot.Runtime.Kernels;
+
+/// <summary>Copies, transposes, concatenations and gathers. Element-size generic: they move bytes.</summary>
+public static unsafe class DataMovement
+{
+    /// <summary>Copies <paramref name="bytes"/> bytes; the ranges must not overlap unless equal.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Copy(void* src, void* dst, long bytes)
+    {
+        if (src != dst) Buffer.MemoryCopy(src, dst, bytes, bytes);
+    }
+
+    /// <summary>
+    /// y = transpose(x, perm). <paramref name="inShape"/> is x's shape; y's shape is inShape[perm[i]].
+    /// Iterates y contiguously and reads x with permuted strides; rank at most 8.
+    /// </summary>
+    public static void Transpose<T>(T* x, T* y, ReadOnlySpan<int> inShape, ReadOnlySpan<int> perm) where T : unmanaged
+    {
+        int rank = inShape.Length;
+        Span<long> inStride = stackalloc long[8];
+        Span<long> st = stackalloc long[8];
+        Span<int> outShape = stackalloc int[8];
+        Span<int> idx = stackalloc int[8];
+        long s = 1;
+        for (int d = rank - 1; d >= 0; d--) { inStride[d] = s; s *= inShape[d]; }
+        long total = s;
+        if (total == 0) return;
+        for (int d = 0; d < rank; d++) { outShape[d] = inShape[perm[d]]; st[d] = inStride[perm[d]]; idx[d] = 0; }
+        if (rank == 0) { y[0] = x[0]; return; }
+        int inner = outShape[rank - 1];
+        long innerStride = st[rank - 1];
+        long outer = total / inner;
+        long off = 0;
+        T* py = y;
+        for (long o = 0; o < outer; o++)
+        {
+            T* px = x + off;
+            if (innerStride == 1) { Unsafe.CopyBlockUnaligned(py, px, (uint)(inner * sizeof(T))); }
+            else for (int i = 0; i < inner; i++) py[i] = px[i * innerStride];
+            py += inner;
+            for (int d = rank - 2; d >= 0; d--)
+            {
+                idx[d]++;
+                off += st[d];
+                if (idx[d] < outShape[d]) break;
+                off -= st[d] * outShape[d];
+                idx[d] = 0;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Copies one Concat input into its slot: for each of <paramref name="outer"/> rows, <paramref name="chunkBytes"/>
+    /// bytes go from src (rows packed) to dst at <paramref name="dstOffsetBytes"/> within rows of <paramref name="dstRowBytes"/>.
+    /// </summary>
+    public static void ConcatPart(byte* src, byte* dst, long outer, long chunkBytes, long dstRowBytes, long dstOffsetBytes)
+    {
+        for (long o = 0; o < outer; o++)
+            Buffer.MemoryCopy(src + o * chunkBytes, dst + o * dstRowBytes + dstOffsetBytes, chunkBytes, chunkBytes);
+    }
+
+    /// <summary>
+    /// Gather along an axis: data is [outer, axisDim, innerBytes], indices has <paramref name="count"/> entries
+    /// (negative counts from the end), y is [outer, count, innerBytes]. Returns false if an index is out of range.
+    /// </summary>
+    public static bool Gather(byte* data, long* indices, byte* y, long outer, long axisDim, long innerBytes, long count)
+    {
+        for (long o = 0; o < outer; o++)
+            for (long j = 0; j < count; j++)
+            {
+                long k = indices[j];
+                if (k < 0) k += axisDim;
+                if ((ulong)k >= (ulong)axisDim) return false;
+                Buffer.MemoryCopy(data + (o * axisDim + k) * innerBytes, y + (o * count + j) * innerBytes, innerBytes, innerBytes);
+            }
+        return true;
+    }
+
+    /// <summary><see cref="Gather(byte*, long*, byte*, long, long, long, long)"/> with int32 indices.</summary>
+    public static bool Gather(byte* data, int* indices, byte* y, long outer, long axisDim, long innerBytes, long count)
+    {
+        for (long o = 0; o < outer; o++)
+            for (long j = 0; j < count; j++)
+            {
+                long k = indices[j];
+                if (k < 0) k += axisDim;
+                if ((ulong)k >= (ulong)axisDim) return false;
+                Buffer.MemoryCopy(data + (o * axisDim + k) * innerBytes, y + (o * count + j) * innerBytes, innerBytes, innerBytes);
+            }
+        return true;
+    }
+}
+
+/// <summary>Broadcasting copies.</summary>
+public static unsafe class Broadcasting
+{
+    /// <summary>y (contiguous, <paramref name="shape"/>) = x read with element <paramref name="xStrides"/> (0 where broadcast).</summary>
+    public static void To<T>(T* x, T* y, ReadOnlySpan<int> shape, ReadOnlySpan<int> xStrides) where T : unmanaged
+    {
+        int rank = shape.Length;
+        if (rank == 0) { y[0] = x[0]; return; }
+        long total = 1;
+        foreach (var d in shape) total *= d;
+        Span<int> idx = stackalloc int[8];
+        idx.Clear();
+        long off = 0;
+        int inner = shape[rank - 1], si = xStrides[rank - 1];
+        for (long o = 0; o < total; o += inner)
+        {
+            T* py = y + o;
+            if (si == 1) Unsafe.CopyBlockUnaligned(py, x + off, (uint)(inner * sizeof(T)));
+            else if (si == 0) new Span<T>(py, inner).Fill(x[off]);
+            else for (int i = 0; i < inner; i++) py[i] = x[off + (long)i * si];
+            for (int d = rank - 2; d >= 0; d--)
+            {
+                idx[d]++;
+                off += xStrides[d];
+                if (idx[d] < shape[d]) break;
+                off -= (long)xStrides[d] * shape[d];
+                idx[d] = 0;
+            }
+        }
+    }
+}

@@ -1,0 +1,26 @@
+namespace Llmaot.Runtime.Kernels;
+
+/// <summary>The activation fused into the output of a Conv, Gemm or MatMul kernel.</summary>
+public enum ActivationKind
+{
+    /// <summary>y = x</summary>
+    None = 0,
+    /// <summary>y = max(x, 0)</summary>
+    Relu = 1,
+    /// <summary>y = min(max(x, Alpha), Beta)</summary>
+    Clip = 2,
+    /// <summary>y = x &gt;= 0 ? x : Alpha * x</summary>
+    LeakyRelu = 3,
+}
+
+/// <summary>
+/// What a producing kernel applies to each output element after accumulation:
+/// y = act(acc + bias[channel]). Passed by value; an all-zero instance means "nothing".
+/// </summary>
+public readonly record struct Epilogue(ActivationKind Kind, float Alpha = 0f, float Beta = 0f)
+{
+    /// <summary>No activation.</summary>
+    public static Epilogue None => default;
+    /// <summary>ReLU.</summary>
+    public static Epilogue Relu => new(ActivationKind.Relu);
+}

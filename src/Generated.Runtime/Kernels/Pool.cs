@@ -1,0 +1,313 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Llmaot.Runtime.Kernels;
+
+/// <summary>
+/// NCHW pooling. Window of output (oy, ox) covers input rows oy*strideH - padTop + ky*dilH (ky &lt; kh) and
+/// columns ox*strideW - padLeft + kx*dilW (kx &lt; kw); bottom/right padding is implied by oh/ow.
+/// </summary>
+[SkipLocalsInit]
+public static unsafe class Pool
+{
+    private const int MaxRowBuffer = 4096;
+
+    /// <summary>
+    /// MaxPool: y[n,c,oy,ox] = max over window positions inside the input (float.MinValue if none).
+    /// x: [n, c, h, w]; y: [n, c, oh, ow].
+    /// </summary>
+    public static void Max2D(float* x, float* y, int n, int c, int h, int w, int oh, int ow, int kh, int kw,
+        int strideH, int strideW, int padTop, int padLeft, int dilH, int dilW)
+        => Pool2DWidth(Gemm.PreferredWidth, true, x, y, n, c, h, w, oh, ow, kh, kw, strideH, strideW, padTop, padLeft, 0, 0, dilH, dilW, false);
+
+    /// <summary>
+    /// AveragePool: y = sum over window positions inside the input / divisor. With countIncludePad the divisor
+    /// counts window positions inside the padded input [-padTop, h + padBottom) x [-padLeft, w + padRight)
+    /// (positions beyond that, e.g. from ceil_mode, never count); otherwise only positions inside the input.
+    /// x: [n, c, h, w]; y: [n, c, oh, ow]. A window with a zero divisor yields 0.
+    /// </summary>
+    public static void Average2D(float* x, float* y, int n, int c, int h, int w, int oh, int ow, int kh, int kw,
+        int strideH, int strideW, int padTop, int padLeft, int padBottom, int padRight, int dilH, int dilW, bool countIncludePad)
+        => Pool2DWidth(Gemm.PreferredWidth, false, x, y, n, c, h, w, oh, ow, kh, kw, strideH, strideW, padTop, padLeft, padBottom, padRight, dilH, dilW, countIncludePad);
+
+    /// <summary>y[i] = mean(x[i*spatial .. (i+1)*spatial)) for i in [0, nc).</summary>
+    public static void GlobalAverage(float* x, float* y, int nc, int spatial) => GlobalWidth(Gemm.PreferredWidth, false, x, y, nc, spatial);
+
+    /// <summary>y[i] = max(x[i*spatial .. (i+1)*spatial)) for i in [0, nc).</summary>
+    public static void GlobalMax(float* x, float* y, int nc, int spatial) => GlobalWidth(Gemm.PreferredWidth, true, x, y, nc, spatial);
+
+    // ------------------------------------------------------------------------------------------
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Op(bool isMax, float a, float b) => isMax ? (b > a ? b : a) : a + b;
+
+    /// <summary>Separable pooling: reduce the window's valid rows into a row buffer, then reduce along columns.</summary>
+    internal static void Pool2DWidth(int width, bool isMax, float* x, float* y, int n, int c, int h, int w, int oh, int ow,
+        int kh, int kw, int strideH, int strideW, int padTop, int padLeft, int padBottom, int padRight, int dilH, int dilW,
+        bool countIncludePad)
+    {
+        if (w > MaxRowBuffer || width == 0)
+        {
+            Pool2DScalar(isMax, x, y, n, c, h, w, oh, ow, kh, kw, strideH, strideW, padTop, padLeft, padBottom, padRight, dilH, dilW, countIncludePad);
+            return;
+        }
+        float* tmp = stackalloc float[MaxRowBuffer];
+        // Interior column range [lo, hi): every kx tap is inside the input (only used when strideW == 1).
+        int lo = 0, hi = 0;
+        if (strideW == 1)
+        {
+            lo = Math.Max(0, padLeft);
+            hi = Math.Min(ow, w - (kw - 1) * dilW + padLeft);
+            if (hi < lo) hi = lo;
+        }
+        long planes = (long)n * c;
+        for (long pl = 0; pl < planes; pl++)
+        {
+            float* xp = x + pl * h * w;
+            float* yp = y + pl * oh * ow;
+            for (int oy = 0; oy < oh; oy++)
+            {
+                float* yr = yp + (long)oy * ow;
+                int rowsValid = 0, rowsPad = 0;
+                for (int ky = 0; ky < kh; ky++)
+                {
+                    int iy = oy * strideH - padTop + ky * dilH;
+                    if (iy >= -padTop && iy < h + padBottom) rowsPad++;
+                    if ((uint)iy >= (uint)h) continue;
+                    float* xr = xp + (long)iy * w;
+                    if (rowsValid == 0) new ReadOnlySpan<float>(xr, w).CopyTo(new Span<float>(tmp, w));
+                    else ReduceRow(width, isMax, tmp, xr, w);
+                    rowsValid++;
+                }
+                if (rowsValid == 0)
+                {
+                    new Span<float>(yr, ow).Fill(isMax ? float.MinValue : 0f);
+                    continue;
+                }
+                // Vectorized interior (stride 1).
+                if (hi > lo)
+                {
+                    float scale = isMax ? 1f : 1f / ((countIncludePad ? rowsPad : rowsValid) * kw);
+                    InteriorRow(width, isMax, tmp + lo - padLeft, yr + lo, hi - lo, kw, dilW, scale);
+                }
+                for (int ox = 0; ox < ow; ox++)
+                {
+                    if (ox == lo && hi > lo) { ox = hi - 1; continue; }
+                    float acc = isMax ? float.MinValue : 0f;
+                    int colsValid = 0, colsPad = 0;
+                    for (int kx = 0; kx < kw; kx++)
+                    {
+                        int ix = ox * strideW - padLeft + kx * dilW;
+                        if (ix >= -padLeft && ix < w + padRight) colsPad++;
+                        if ((uint)ix >= (uint)w) continue;
+                        acc = Op(isMax, acc, tmp[ix]);
+                        colsValid++;
+                    }
+                    if (isMax)
+                    {
+                        yr[ox] = acc;
+                    }
+                    else
+                    {
+                        int cnt = countIncludePad ? rowsPad * colsPad : rowsValid * colsValid;
+                        yr[ox] = cnt == 0 ? 0f : acc / cnt;
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>acc[i] = op(acc[i], x[i]).</summary>
+    private static void ReduceRow(int width, bool isMax, float* acc, float* x, int len)
+    {
+        int i = 0;
+        if (width >= 512 && Vector512.IsHardwareAccelerated)
+        {
+            for (; i <= len - 16; i += 16)
+            {
+                var a = Vector512.Load(acc + i); var b = Vector512.Load(x + i);
+                Vector512.Store(isMax ? Vector512.MaxNative(a, b) : a + b, acc + i);
+            }
+        }
+        if (width >= 256 && Vector256.IsHardwareAccelerated)
+        {
+            for (; i <= len - 8; i += 8)
+            {
+                var a = Vector256.Load(acc + i); var b = Vector256.Load(x + i);
+                Vector256.Store(isMax ? Vector256.MaxNative(a, b) : a + b, acc + i);
+            }
+        }
+        if (width >= 128 && Vector128.IsHardwareAccelerated)
+        {
+            for (; i <= len - 4; i += 4)
+            {
+                var a = Vector128.Load(acc + i); var b = Vector128.Load(x + i);
+                Vector128.Store(isMax ? Vector128.MaxNative(a, b) : a + b, acc + i);
+            }
+        }
+        for (; i < len; i++) acc[i] = Op(isMax, acc[i], x[i]);
+    }
+
+    /// <summary>y[o] = scale * op_{kx} src[o + kx*dil] for o in [0, len) (stride 1, all taps valid).</summary>
+    private static void InteriorRow(int width, bool isMax, float* src, float* y, int len, int kw, int dil, float scale)
+    {
+        int o = 0;
+        if (width >= 512 && Vector512.IsHardwareAccelerated)
+        {
+            var vs = Vector512.Create(scale);
+            for (; o <= len - 16; o += 16)
+            {
+                var acc = Vector512.Load(src + o);
+                for (int kx = 1; kx < kw; kx++)
+                {
+                    var v = Vector512.Load(src + o + kx * dil);
+                    acc = isMax ? Vector512.MaxNative(acc, v) : acc + v;
+                }
+                Vector512.Store(isMax ? acc : acc * vs, y + o);
+            }
+        }
+        if (width >= 256 && Vector256.IsHardwareAccelerated)
+        {
+            var vs = Vector256.Create(scale);
+            for (; o <= len - 8; o += 8)
+            {
+                var acc = Vector256.Load(src + o);
+                for (int kx = 1; kx < kw; kx++)
+                {
+                    var v = Vector256.Load(src + o + kx * dil);
+                    acc = isMax ? Vector256.MaxNative(acc, v) : acc + v;
+                }
+                Vector256.Store(isMax ? acc : acc * vs, y + o);
+            }
+        }
+        if (width >= 128 && Vector128.IsHardwareAccelerated)
+        {
+            var vs = Vector128.Create(scale);
+            for (; o <= len - 4; o += 4)
+            {
+                var acc = Vector128.Load(src + o);
+                for (int kx = 1; kx < kw; kx++)
+                {
+                    var v = Vector128.Load(src + o + kx * dil);
+                    acc = isMax ? Vector128.MaxNative(acc, v) : acc + v;
+                }
+                Vector128.Store(isMax ? acc : acc * vs, y + o);
+            }
+        }
+        for (; o < len; o++)
+        {
+            float acc = src[o];
+            for (int kx = 1; kx < kw; kx++) acc = Op(isMax, acc, src[o + kx * dil]);
+            y[o] = isMax ? acc : acc * scale;
+        }
+    }
+
+    /// <summary>Scalar reference for <see cref="Max2D"/>.</summary>
+    internal static void Max2DScalar(float* x, float* y, int n, int c, int h, int w, int oh, int ow, int kh, int kw,
+        int strideH, int strideW, int padTop, int padLeft, int dilH, int dilW)
+        => Pool2DScalar(true, x, y, n, c, h, w, oh, ow, kh, kw, strideH, strideW, padTop, padLeft, 0, 0, dilH, dilW, false);
+
+    /// <summary>Scalar reference for <see cref="Average2D"/>.</summary>
+    internal static void Average2DScalar(float* x, float* y, int n, int c, int h, int w, int oh, int ow, int kh, int kw,
+        int strideH, int strideW, int padTop, int padLeft, int padBottom, int padRight, int dilH, int dilW, bool countIncludePad)
+        => Pool2DScalar(false, x, y, n, c, h, w, oh, ow, kh, kw, strideH, strideW, padTop, padLeft, padBottom, padRight, dilH, dilW, countIncludePad);
+
+    private static void Pool2DScalar(bool isMax, float* x, float* y, int n, int c, int h, int w, int oh, int ow,
+        int kh, int kw, int strideH, int strideW, int padTop, int padLeft, int padBottom, int padRight, int dilH, int dilW,
+        bool countIncludePad)
+    {
+        long planes = (long)n * c;
+        for (long pl = 0; pl < planes; pl++)
+        {
+            float* xp = x + pl * h * w;
+            float* yp = y + pl * oh * ow;
+            for (int oy = 0; oy < oh; oy++)
+            for (int ox = 0; ox < ow; ox++)
+            {
+                float acc = isMax ? float.MinValue : 0f;
+                int valid = 0, padded = 0;
+                for (int ky = 0; ky < kh; ky++)
+                {
+                    int iy = oy * strideH - padTop + ky * dilH;
+                    bool rowPad = iy >= -padTop && iy < h + padBottom;
+                    bool rowIn = iy >= 0 && iy < h;
+                    for (int kx = 0; kx < kw; kx++)
+                    {
+                        int ix = ox * strideW - padLeft + kx * dilW;
+                        if (rowPad && ix >= -padLeft && ix < w + padRight) padded++;
+                        if (!rowIn || ix < 0 || ix >= w) continue;
+                        acc = Op(isMax, acc, xp[(long)iy * w + ix]);
+                        valid++;
+                    }
+                }
+                if (!isMax)
+                {
+                    int cnt = countIncludePad ? padded : valid;
+                    acc = cnt == 0 ? 0f : acc / cnt;
+                }
+                yp[(long)oy * ow + ox] = acc;
+            }
+        }
+    }
+
+    internal static void GlobalWidth(int width, bool isMax, float* x, float* y, int nc, int spatial)
+    {
+        for (int i = 0; i < nc; i++)
+        {
+            float* p = x + (long)i * spatial;
+            int j = 0;
+            float r = isMax ? float.MinValue : 0f;
+            if (width >= 512 && Vector512.IsHardwareAccelerated && spatial >= 16)
+            {
+                var acc = isMax ? Vector512.Create(float.MinValue) : Vector512<float>.Zero;
+                for (; j <= spatial - 16; j += 16)
+                {
+                    var v = Vector512.Load(p + j);
+                    acc = isMax ? Vector512.MaxNative(acc, v) : acc + v;
+                }
+                r = isMax ? HMax(acc.GetLower(), acc.GetUpper()) : Vector512.Sum(acc);
+            }
+            if (width >= 256 && Vector256.IsHardwareAccelerated && spatial - j >= 8)
+            {
+                var acc = isMax ? Vector256.Create(float.MinValue) : Vector256<float>.Zero;
+                for (; j <= spatial - 8; j += 8)
+                {
+                    var v = Vector256.Load(p + j);
+                    acc = isMax ? Vector256.MaxNative(acc, v) : acc + v;
+                }
+                r = Op(isMax, r, isMax ? HMax(Vector128.MaxNative(acc.GetLower(), acc.GetUpper())) : Vector256.Sum(acc));
+            }
+            if (width >= 128 && Vector128.IsHardwareAccelerated && spatial - j >= 4)
+            {
+                var acc = isMax ? Vector128.Create(float.MinValue) : Vector128<float>.Zero;
+                for (; j <= spatial - 4; j += 4)
+                {
+                    var v = Vector128.Load(p + j);
+                    acc = isMax ? Vector128.MaxNative(acc, v) : acc + v;
+                }
+                r = Op(isMax, r, isMax ? HMax(acc) : Vector128.Sum(acc));
+            }
+            for (; j < spatial; j++) r = Op(isMax, r, p[j]);
+            y[i] = isMax ? r : (spatial == 0 ? 0f : r / spatial);
+        }
+    }
+
+    private static float HMax(Vector256<float> a, Vector256<float> b)
+    {
+        var m = Vector256.MaxNative(a, b);
+        return HMax(Vector128.MaxNative(m.GetLower(), m.GetUpper()));
+    }
+
+    private static float HMax(Vector128<float> v)
+    {
+        float r = v.GetElement(0);
+        for (int i = 1; i < 4; i++) r = Op(true, r, v.GetElement(i));
+        return r;
+    }
+
+    /// <summary>Scalar reference for <see cref="GlobalAverage"/>.</summary>
+    internal static void GlobalAverageScalar(float* x, float* y, int nc, int spatial) => GlobalWidth(0, false, x, y, nc, spatial);
+
+    /// <summary>Scalar reference for <see cref="GlobalMax"/>.</summary>
+    internal static void GlobalMaxScalar(float* x, float* y, int nc, int spatial) => GlobalWidth(0, true, x, y, nc, spatial);
+}
