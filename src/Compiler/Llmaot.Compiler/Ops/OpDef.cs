@@ -24,7 +24,8 @@ public abstract class OpDef
     public abstract void Infer(Node n);
 
     /// <summary>
-    /// Computes the outputs at compile time when every input is constant; null when this op does not fold
+    /// Computes the outputs at compile time when they are known (usually: every input is constant; Shape needs only
+    /// the input shape); null when this op does not fold
     /// (or the inputs are too large to be worth it).
     /// </summary>
     public virtual TensorData[]? Fold(Node n) => null;

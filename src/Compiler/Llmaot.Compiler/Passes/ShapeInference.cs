@@ -57,7 +57,7 @@ public static class ShapeInference
         try
         {
             op.Infer(n);
-            if (n.Inputs.All(v => v == null || v.IsConst) && op.Fold(n) is { } folded)
+            if (op.Fold(n) is { } folded)
                 for (int i = 0; i < folded.Length && i < n.Outputs.Count; i++)
                 {
                     var y = n.Outputs[i];
