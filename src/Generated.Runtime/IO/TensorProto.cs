@@ -100,6 +100,9 @@ public sealed class TensorProto
             if (RawLength != nbytes) throw new ProtoFormatException($"tensor '{Name}' raw_data has {RawLength} bytes, dims {string.Join("x", Dims)} of {ElementTypes.Name(DataType)} need {nbytes}");
             return buffer.Slice((int)RawOffset, RawLength).ToArray();
         }
+        long have = (FloatData?.Count ?? 0) + (Int32Data?.Count ?? 0) + (Int64Data?.Count ?? 0) + (DoubleData?.Count ?? 0) + (UInt64Data?.Count ?? 0);
+        if (nbytes > int.MaxValue || have * 16 < nbytes && nbytes > 0)
+            throw new ProtoFormatException($"tensor '{Name}' has {have} typed values, far fewer than dims {string.Join("x", Dims)} need");
         var bytes = new byte[nbytes];
         switch (DataType)
         {

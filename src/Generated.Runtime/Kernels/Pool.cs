@@ -1,5 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
+using System.Runtime.Intrinsics.X86;
 
 namespace Llmaot.Runtime.Kernels;
 
@@ -46,6 +48,11 @@ public static unsafe class Pool
         int kh, int kw, int strideH, int strideW, int padTop, int padLeft, int padBottom, int padRight, int dilH, int dilW,
         bool countIncludePad)
     {
+        if (isMax && IsTiled(h, w, oh, ow, kh, kw, strideH, strideW, padTop, padLeft, dilH, dilW) && (long)ow * kw <= MaxRowBuffer)
+        {
+            MaxTiled(width, x, y, (long)n * c, h, w, oh, ow, kh, kw);
+            return;
+        }
         if (w > MaxRowBuffer || width == 0)
         {
             Pool2DScalar(isMax, x, y, n, c, h, w, oh, ow, kh, kw, strideH, strideW, padTop, padLeft, padBottom, padRight, dilH, dilW, countIncludePad);
@@ -114,6 +121,82 @@ public static unsafe class Pool
                     }
                 }
             }
+        }
+    }
+
+    /// <summary>Non-overlapping windows (stride == kernel), no padding or dilation, every window inside the input.</summary>
+    private static bool IsTiled(int h, int w, int oh, int ow, int kh, int kw, int strideH, int strideW, int padTop, int padLeft, int dilH, int dilW)
+        => strideH == kh && strideW == kw && padTop == 0 && padLeft == 0 && dilH == 1 && dilW == 1
+           && (long)oh * kh <= h && (long)ow * kw <= w && oh > 0 && ow > 0;
+
+    /// <summary>
+    /// MaxPool with non-overlapping windows (see <see cref="IsTiled"/>): y[p, oy, ox] = max over the kh x kw block at
+    /// (oy*kh, ox*kw) of plane p. 2x2 windows with at least 8 (x86 AVX) or 4 (arm64) outputs per row max two input rows
+    /// and then de-interleave even/odd columns in registers (a row's last vector overlaps the previous one);
+    /// other windows max the kh rows into a row buffer and then reduce kw columns.
+    /// </summary>
+    internal static void MaxTiled(int width, float* x, float* y, long planes, int h, int w, int oh, int ow, int kh, int kw)
+    {
+        bool avx2x2 = width >= 256 && Avx2.IsSupported && kh == 2 && kw == 2 && ow >= 8;
+        bool neon2x2 = width >= 128 && AdvSimd.Arm64.IsSupported && kh == 2 && kw == 2 && ow >= 4;
+        float* tmp = stackalloc float[MaxRowBuffer];
+        int used = ow * kw;
+        for (long pl = 0; pl < planes; pl++)
+        {
+            float* xp = x + pl * h * w;
+            float* yp = y + pl * oh * ow;
+            for (int oy = 0; oy < oh; oy++)
+            {
+                float* r0 = xp + (long)oy * kh * w;
+                float* yr = yp + (long)oy * ow;
+                if (avx2x2)
+                {
+                    Max2x2RowAvx(r0, r0 + w, yr, ow);
+                    continue;
+                }
+                if (neon2x2)
+                {
+                    Max2x2RowNeon(r0, r0 + w, yr, ow);
+                    continue;
+                }
+                new ReadOnlySpan<float>(r0, used).CopyTo(new Span<float>(tmp, used));
+                for (int ky = 1; ky < kh; ky++) ReduceRow(width, true, tmp, r0 + (long)ky * w, used);
+                for (int ox = 0; ox < ow; ox++)
+                {
+                    float* t = tmp + ox * kw;
+                    float acc = t[0];
+                    for (int kx = 1; kx < kw; kx++) acc = Op(true, acc, t[kx]);
+                    yr[ox] = acc;
+                }
+            }
+        }
+    }
+
+    /// <summary>y[j] = max(a[2j], a[2j+1], b[2j], b[2j+1]) for j &lt; ow (ow &gt;= 8; AVX2).</summary>
+    private static void Max2x2RowAvx(float* a, float* b, float* y, int ow)
+    {
+        for (int j = 0; ; j += 8)
+        {
+            if (j > ow - 8) j = ow - 8;
+            var lo = Avx.Max(Avx.LoadVector256(a + 2 * j), Avx.LoadVector256(b + 2 * j));
+            var hi = Avx.Max(Avx.LoadVector256(a + 2 * j + 8), Avx.LoadVector256(b + 2 * j + 8));
+            // Per 128-bit lane: evens/odds of lo then hi -> [lo0 lo2 hi0 hi2 | lo4 lo6 hi4 hi6].
+            var m = Avx.Max(Avx.Shuffle(lo, hi, 0b10_00_10_00), Avx.Shuffle(lo, hi, 0b11_01_11_01));
+            Avx.Store(y + j, Avx2.Permute4x64(m.AsDouble(), 0b11_01_10_00).AsSingle());
+            if (j == ow - 8) break;
+        }
+    }
+
+    /// <summary>y[j] = max(a[2j], a[2j+1], b[2j], b[2j+1]) for j &lt; ow (ow &gt;= 4; arm64 AdvSimd).</summary>
+    private static void Max2x2RowNeon(float* a, float* b, float* y, int ow)
+    {
+        for (int j = 0; ; j += 4)
+        {
+            if (j > ow - 4) j = ow - 4;
+            var lo = AdvSimd.Max(AdvSimd.LoadVector128(a + 2 * j), AdvSimd.LoadVector128(b + 2 * j));
+            var hi = AdvSimd.Max(AdvSimd.LoadVector128(a + 2 * j + 4), AdvSimd.LoadVector128(b + 2 * j + 4));
+            AdvSimd.Store(y + j, AdvSimd.Max(AdvSimd.Arm64.UnzipEven(lo, hi), AdvSimd.Arm64.UnzipOdd(lo, hi)));
+            if (j == ow - 4) break;
         }
     }
 

@@ -12,7 +12,7 @@ namespace Llmaot.Onnx;
 public sealed class OnnxWriter
 {
     private sealed record ValueInfo(string Name, ElementType Type, object[]? Dims);
-    private sealed record Init(string Name, ElementType Type, long[] Dims, byte[] Raw);
+    private sealed record Init(string Name, ElementType Type, long[] Dims, byte[] Raw, string? Location = null, long Offset = 0);
     private sealed record NodeDef(string Op, string Domain, string Name, string[] Inputs, string[] Outputs, (string Name, object Value)[] Attrs);
 
     private readonly List<ValueInfo> _inputs = [], _outputs = [];
@@ -46,6 +46,13 @@ public sealed class OnnxWriter
     public OnnxWriter Initializer(string name, ElementType t, long[] dims, byte[] raw)
     {
         _inits.Add(new(name, t, dims, raw));
+        return this;
+    }
+
+    /// <summary>An initializer stored in an external file (<paramref name="location"/> relative to the model) at <paramref name="offset"/>.</summary>
+    public OnnxWriter ExternalInitializer(string name, ElementType t, long[] dims, string location, long offset, long length)
+    {
+        _inits.Add(new(name, t, dims, new byte[length], location, offset));
         return this;
     }
 
@@ -95,7 +102,7 @@ public sealed class OnnxWriter
     {
         foreach (var n in _nodes) { g.WriteTag(1, WireFormat.WireType.LengthDelimited); g.WriteBytes(Message(s => NodeProto(s, n))); }
         g.WriteTag(2, WireFormat.WireType.LengthDelimited); g.WriteString(GraphName);
-        foreach (var i in _inits) { g.WriteTag(5, WireFormat.WireType.LengthDelimited); g.WriteBytes(Message(s => Tensor(s, i.Name, i.Type, i.Dims, i.Raw))); }
+        foreach (var i in _inits) { g.WriteTag(5, WireFormat.WireType.LengthDelimited); g.WriteBytes(Message(s => Tensor(s, i.Name, i.Type, i.Dims, i.Raw, i.Location, i.Offset))); }
         foreach (var v in _inputs) { g.WriteTag(11, WireFormat.WireType.LengthDelimited); g.WriteBytes(Message(s => ValueInfoProto(s, v))); }
         foreach (var v in _outputs) { g.WriteTag(12, WireFormat.WireType.LengthDelimited); g.WriteBytes(Message(s => ValueInfoProto(s, v))); }
     }
@@ -131,12 +138,22 @@ public sealed class OnnxWriter
         a.WriteTag(20, WireFormat.WireType.Varint); a.WriteInt32(type);
     }
 
-    private static void Tensor(CodedOutputStream s, string name, ElementType t, long[] dims, byte[] raw)
+    private static void Tensor(CodedOutputStream s, string name, ElementType t, long[] dims, byte[] raw, string? location = null, long offset = 0)
     {
         foreach (var d in dims) { s.WriteTag(1, WireFormat.WireType.Varint); s.WriteInt64(d); }
         s.WriteTag(2, WireFormat.WireType.Varint); s.WriteInt32((int)t);
         if (name.Length > 0) { s.WriteTag(8, WireFormat.WireType.LengthDelimited); s.WriteString(name); }
-        s.WriteTag(9, WireFormat.WireType.LengthDelimited); s.WriteBytes(ByteString.CopyFrom(raw));
+        if (location == null) { s.WriteTag(9, WireFormat.WireType.LengthDelimited); s.WriteBytes(ByteString.CopyFrom(raw)); return; }
+        foreach (var (k, v) in new[] { ("location", location), ("offset", offset.ToString(System.Globalization.CultureInfo.InvariantCulture)), ("length", raw.Length.ToString(System.Globalization.CultureInfo.InvariantCulture)) })
+        {
+            s.WriteTag(13, WireFormat.WireType.LengthDelimited);
+            s.WriteBytes(Message(kv =>
+            {
+                kv.WriteTag(1, WireFormat.WireType.LengthDelimited); kv.WriteString(k);
+                kv.WriteTag(2, WireFormat.WireType.LengthDelimited); kv.WriteString(v);
+            }));
+        }
+        s.WriteTag(14, WireFormat.WireType.Varint); s.WriteInt32(1);
     }
 
     private static void ValueInfoProto(CodedOutputStream s, ValueInfo v)

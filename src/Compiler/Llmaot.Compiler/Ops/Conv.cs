@@ -14,13 +14,46 @@ public sealed class ConvOp : OpDef
 {
     public override string Op => "Conv";
 
+    /// <summary>Fact set by the WeightPacking pass: the weight input holds <see cref="Runtime.Kernels.ConvDirect.PackWeights"/> output.</summary>
+    internal const string PackedFact = "packedWeights";
+
+    /// <summary>Fact set with <see cref="PackedFact"/>: the original weight shape "m,c,kh,kw".</summary>
+    internal const string WeightShapeFact = "weightShape";
+
+    /// <summary>The weight shape [M, C/group, k...], from the original weight when it was packed.</summary>
+    internal static int[] WeightDims(Node n) => n.Facts.TryGetValue(WeightShapeFact, out var ws)
+        ? ws.Split(',').Select(s => int.Parse(s, System.Globalization.CultureInfo.InvariantCulture)).ToArray()
+        : n.Inputs[1]!.Shape.ToInts();
+
     internal static ConvGeometry Geometry(Node n)
     {
         var x = InShape(n, 0);
-        var w = InShape(n, 1);
         var ks = n.Ints("kernel_shape");
-        int[] kernel = ks is { Length: > 0 } ? ks.Select(k => checked((int)k)).ToArray() : Enumerable.Range(2, w.Rank - 2).Select(i => w[i].IsKnown ? (int)w[i].Value : throw Error(n, Codes.UnboundDim, "weight dims are symbolic")).ToArray();
+        int[] kernel;
+        if (ks is { Length: > 0 }) kernel = ks.Select(k => checked((int)k)).ToArray();
+        else if (n.Facts.ContainsKey(WeightShapeFact)) kernel = WeightDims(n)[2..];
+        else
+        {
+            var w = InShape(n, 1);
+            kernel = Enumerable.Range(2, w.Rank - 2).Select(i => w[i].IsKnown ? (int)w[i].Value : throw Error(n, Codes.UnboundDim, "weight dims are symbolic")).ToArray();
+        }
         return ConvGeometry.From(n, x, kernel);
+    }
+
+    /// <summary>
+    /// True when the direct kernel (<see cref="Runtime.Kernels.ConvDirect"/>) suits this Conv: 2-D, constant float weights,
+    /// stride 1, dilation 1, one group, a real window (not 1x1), few channels (where im2col+GEMM would mostly move data),
+    /// and output rows of at least 4 pixels. The WeightPacking pass packs the weights of exactly these nodes.
+    /// </summary>
+    internal static bool WantsDirect(Node n)
+    {
+        if (n.Inputs[0]?.Type.Shape is not { Rank: 4, IsStatic: true } || n.Inputs[1] is not { IsConst: true, Elem: ElementType.Float } w
+            || w.Type.Shape is not { Rank: 4, IsStatic: true }) return false;
+        if (n.In(2) is { } b && (!b.IsConst || b.Elem != ElementType.Float)) return false;
+        var g = Geometry(n);
+        var (_, C, _, _, M, KH, KW, _, OW, SH, SW, _, _, DH, DW, G) = Args(n, g);
+        return Runtime.Kernels.ConvDirect.Supports(SH, SW, DH, DW, G) && KH * KW > 1 && OW >= 4
+            && M <= 64 && (long)C * KH * KW <= 1600;
     }
 
     public override void Infer(Node n)
@@ -46,6 +79,12 @@ public sealed class ConvOp : OpDef
     {
         var g = Geometry(n);
         var (N, C, H, W, M, KH, KW, OH, OW, SH, SW, PT, PL, DH, DW, G) = Args(n, g);
+        if (n.Facts.ContainsKey(PackedFact))
+        {
+            n.ScratchBytes = Runtime.Kernels.ConvDirect.ScratchFloats(C, H, W, KH, KW, OH, OW, PT, PL) * 4;
+            n.Kernel = "ConvDirect.Run2D[direct4x3]" + (n.In(2) != null ? "+bias" : "") + EpilogueSuffix(n);
+            return;
+        }
         long scratch = Runtime.Kernels.Conv.ScratchFloats2D(N, C, H, W, M, KH, KW, OH, OW, SH, SW, PT, PL, DH, DW, G);
         n.ScratchBytes = scratch * 4;
         string path = G == C && G == M ? "depthwise" : scratch == 0 ? "pointwise-gemm" : "im2col+gemm";
@@ -69,7 +108,7 @@ public sealed class ConvOp : OpDef
     private static (int, int, int, int, int, int, int, int, int, int, int, int, int, int, int, int) Args(Node n, ConvGeometry g)
     {
         var x = n.Inputs[0]!.Shape.ToInts();
-        var w = n.Inputs[1]!.Shape.ToInts();
+        var w = WeightDims(n);
         int G = (int)n.Int("group", 1);
         if (x.Length == 3)
             return (x[0], x[1], 1, x[2], w[0], 1, g.Kernel[0], 1, g.Out[0], 1, g.Strides[0], 0, g.PadsBegin[0], 1, g.Dilations[0], G);
@@ -81,6 +120,13 @@ public sealed class ConvOp : OpDef
         var g = Geometry(n);
         var (N, C, H, W, M, KH, KW, OH, OW, SH, SW, PT, PL, DH, DW, G) = Args(n, g);
         string bias = n.In(2) is { } b ? e.P(b) : "null";
+        if (n.Facts.ContainsKey(PackedFact))
+        {
+            e.W.Line($"ConvDirect.Run2D({e.P(n.Inputs[0]!)}, {e.P(n.Inputs[1]!)}, {bias}, {e.P(n.Outputs[0])},");
+            e.W.Line($"    n: {N}, c: {C}, h: {H}, w: {W}, m: {M}, kh: {KH}, kw: {KW}, oh: {OH}, ow: {OW},");
+            e.W.Line($"    padTop: {PT}, padLeft: {PL}, scratch: {EmitContext.Scratch(n)}, epi: {EpilogueLiteral(n)});");
+            return;
+        }
         e.W.Line($"Conv.Run2D({e.P(n.Inputs[0]!)}, {e.P(n.Inputs[1]!)}, {bias}, {e.P(n.Outputs[0])},");
         e.W.Line($"    n: {N}, c: {C}, h: {H}, wIn: {W}, m: {M}, kh: {KH}, kw: {KW}, oh: {OH}, ow: {OW},");
         e.W.Line($"    strideH: {SH}, strideW: {SW}, padTop: {PT}, padLeft: {PL}, dilH: {DH}, dilW: {DW}, group: {G},");

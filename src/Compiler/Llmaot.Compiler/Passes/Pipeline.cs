@@ -18,6 +18,8 @@ public enum Phase
     Fused,
     /// <summary>Dead nodes and unused constants removed; every shape checked static.</summary>
     Simplified,
+    /// <summary>Constant weights repacked at compile time into the layout their kernel reads (direct Conv).</summary>
+    Packed,
     /// <summary>A kernel chosen for every node and recorded in the IR.</summary>
     Selected,
     /// <summary>Static arena planned: an offset for every intermediate tensor, by liveness.</summary>
@@ -54,6 +56,7 @@ public static class Pipeline
         (Phase.Lowered, Lowering.Run),
         (Phase.Fused, Fusion.Run),
         (Phase.Simplified, Simplify.Run),
+        (Phase.Packed, WeightPacking.Run),
         (Phase.Selected, KernelSelection.Run),
         (Phase.Planned, MemoryPlanner.Run),
     ];

@@ -125,6 +125,38 @@ public unsafe class PoolTests
     }
 
     [Fact]
+    public void TiledMaxPoolMatchesNaive()
+    {
+        // stride == kernel, no padding: the non-overlapping fast path (2x2 in registers, other sizes via a row buffer),
+        // including inputs with leftover rows/columns no window covers and rows narrower than a vector.
+        var r = new Random(77);
+        var widths = new List<int> { -1, 0 };
+        widths.AddRange(KernelTestUtil.Widths());
+        var geos = new List<Geo>
+        {
+            new(1, 8, 28, 28, 14, 14, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, false),
+            new(1, 16, 14, 14, 4, 4, 3, 3, 3, 3, 0, 0, 0, 0, 1, 1, false),
+            new(1, 10, 24, 24, 12, 12, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, false),
+            new(1, 20, 8, 8, 4, 4, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, false),
+        };
+        for (int t = 0; t < 200; t++)
+        {
+            int kh = r.Next(1, 5), kw = r.Next(1, 5);
+            if (t % 2 == 0) kh = kw = 2;
+            int oh = r.Next(1, 8), ow = r.Next(1, 30);
+            int h = oh * kh + r.Next(0, kh), w = ow * kw + r.Next(0, kw);
+            geos.Add(new Geo(r.Next(1, 3), r.Next(1, 4), h, w, oh, ow, kh, kw, kh, kw, 0, 0, 0, 0, 1, 1, false));
+        }
+        foreach (var g in geos)
+        {
+            var x = KernelTestUtil.Rand(r, g.N * g.C * g.H * g.W, -3f, 3f);
+            var expected = Naive(g, x, true);
+            foreach (int width in widths)
+                KernelTestUtil.AssertClose(expected, Exec(g, x, true, width), 0, 0, $"tiled max width {width} {g}");
+        }
+    }
+
+    [Fact]
     public void OnnxAveragePoolCeilExample()
     {
         // ONNX averagepool_2d_ceil: 4x4 input 1..16, kernel 3, stride 2, ceil_mode -> [[6, 7.5], [12, 13.5]].

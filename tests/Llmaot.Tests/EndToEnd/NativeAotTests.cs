@@ -1,0 +1,104 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Llmaot.Runtime;
+using Llmaot.Runtime.IO;
+using Llmaot.Tests.TestSupport;
+using Llmaot.Verify;
+
+namespace Llmaot.Tests.EndToEnd;
+
+/// <summary>
+/// The real thing: `./llmaot build` publishes MNIST with NativeAOT, the binary reads an .npy input and writes its output,
+/// which must match ONNX Runtime. Slow (one publish), so there is only a handful of these.
+/// </summary>
+[Collection("NativeAot")]
+public class NativeAotTests
+{
+    private static (int Code, string Out, string Err) Exec(string file, string workDir, params string[] args)
+    {
+        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = workDir };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var o = p.StandardOutput.ReadToEndAsync();
+        var e = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(TimeSpan.FromMinutes(8))) { p.Kill(true); throw new TimeoutException($"{file} {string.Join(" ", args)} did not finish"); }
+        return (p.ExitCode, o.Result, e.Result);
+    }
+
+    [Theory]
+    [InlineData("models/onnx/mnist.onnx", "mnist", "Input3", "Plus214_Output_0")]
+    [InlineData("models/onnx/cnn_mnist_pytorch.onnx", "cnn_mnist_pytorch", "0", "21")]
+    public void Llmaot_build_makes_a_small_native_binary_that_matches_onnx_runtime(string model, string name, string input, string output)
+    {
+        string modelPath = SharedData.File(model);
+        string outDir = SharedData.TempDir("e2e-" + name);
+        var (code, o, e) = Exec(Path.Combine(SharedData.RepoRoot, "llmaot"), SharedData.RepoRoot, "build", modelPath, "-o", outDir);
+        Assert.True(code == 0, $"llmaot build failed ({code}):\n{o}\n{e}");
+        Assert.Contains("weights_bytes:", o);
+        Assert.Contains("arena_bytes:", o);
+        Assert.Contains("binary_bytes:", o);
+        string exe = Path.Combine(outDir, name);
+        Assert.True(File.Exists(exe), $"{exe} missing");
+        long size = new FileInfo(exe).Length;
+        Assert.True(size < 2_000_000, $"{name} binary is {size} bytes, over 2,000,000");
+
+        // A seeded input saved as .npy, run through the binary and through ONNX Runtime.
+        var rng = new SplitMix(7);
+        var x = new float[28 * 28];
+        for (int i = 0; i < x.Length; i++) x[i] = rng.NextFloat();
+        var t = new HostTensor(ElementType.Float, [1, 1, 28, 28], System.Runtime.InteropServices.MemoryMarshal.AsBytes(x.AsSpan()).ToArray());
+        string npy = Path.Combine(outDir, "x.npy");
+        t.WriteNpy(npy);
+        string results = Path.Combine(outDir, "out");
+        var (rc, ro, re) = Exec(exe, outDir, "--input", $"{input}={npy}", "--output-dir", results);
+        Assert.True(rc == 0, $"binary failed ({rc}): {ro} {re}");
+        var ours = HostTensor.ReadFile(Path.Combine(results, HostTensor.SafeFileName(output) + ".npy"));
+        using var ort = new OrtOracle(modelPath);
+        var theirs = ort.Run(new Dictionary<string, HostTensor> { [input] = t });
+        var c = Verifier.Compare(output, ours, theirs[output], 1e-4, 0);
+        Assert.True(c.Pass, $"max abs {c.MaxAbs}");
+
+        // --info reports the ISA the binary detects, and the memory figures.
+        var (ic, io, _) = Exec(exe, outDir, "--info");
+        Assert.Equal(0, ic);
+        using var info = JsonDocument.Parse(io);
+        var isa = info.RootElement.GetProperty("isa");
+        Assert.True(isa.GetProperty("Avx2").GetBoolean() || isa.GetProperty("AdvSimd").GetBoolean());
+        Assert.True(isa.TryGetProperty("Vector512", out _));
+        Assert.True(info.RootElement.GetProperty("weights_bytes").GetInt64() > 0);
+        Assert.True(info.RootElement.GetProperty("arena_bytes").GetInt64() > 0);
+
+        // --bench prints one JSON line.
+        var (bc, bo, _) = Exec(exe, outDir, "--bench", "20");
+        Assert.Equal(0, bc);
+        using var bench = JsonDocument.Parse(bo);
+        Assert.Equal(20, bench.RootElement.GetProperty("runs").GetInt32());
+        Assert.True(bench.RootElement.GetProperty("median_us").GetDouble() > 0);
+
+        // A wrong input shape is a one-line LLMAOT error with exit code 1.
+        var bad = new HostTensor(ElementType.Float, [1, 28, 28], t.Data);
+        string badNpy = Path.Combine(outDir, "bad.npy");
+        bad.WriteNpy(badNpy);
+        var (xc, _, xe) = Exec(exe, outDir, "--input", $"{input}={badNpy}", "--output-dir", results);
+        Assert.Equal(1, xc);
+        Assert.StartsWith("error LLMAOT9017", xe);
+    }
+
+    [Fact]
+    public void Weights_file_mode_and_emit_source()
+    {
+        string modelPath = SharedData.File("models/onnx/mnist.onnx");
+        string src = SharedData.TempDir("e2e-src");
+        var (code, o, e) = Exec(Path.Combine(SharedData.RepoRoot, "llmaot"), SharedData.RepoRoot, "build", modelPath, "-o", src, "--emit", "source", "--weights", "file", "--name", "digits");
+        Assert.True(code == 0, o + e);
+        Assert.True(File.Exists(Path.Combine(src, "digits.csproj")));
+        Assert.True(File.Exists(Path.Combine(src, "Digits.g.cs")));
+        Assert.True(File.Exists(Path.Combine(src, "digits.weights")));
+        string proj = File.ReadAllText(Path.Combine(src, "digits.csproj"));
+        Assert.Contains("<PublishAot>true</PublishAot>", proj);
+        Assert.Contains("<IlcInstructionSet>x86-64-v3</IlcInstructionSet>", proj);
+        Assert.Contains("<InvariantGlobalization>true</InvariantGlobalization>", proj);
+        Assert.Contains("<UseSystemResourceKeys>true</UseSystemResourceKeys>", proj);
+        Assert.Contains("<StackTraceSupport>false</StackTraceSupport>", proj);
+    }
+}
