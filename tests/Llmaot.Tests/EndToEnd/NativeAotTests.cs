@@ -85,6 +85,34 @@ public class NativeAotTests
     }
 
     [Fact]
+    public void Linux_arm64_binary_runs_under_qemu_and_matches_onnx_runtime()
+    {
+        const string qemu = "/usr/bin/qemu-aarch64";
+        Assert.True(File.Exists(qemu), "qemu-aarch64 is missing: apt-get install qemu-user (.ci/run installs it)");
+        string modelPath = SharedData.File("models/onnx/mnist.onnx");
+        string outDir = SharedData.TempDir("e2e-arm64");
+        var (code, o, e) = Exec(Path.Combine(SharedData.RepoRoot, "llmaot"), SharedData.RepoRoot, "build", modelPath, "-o", outDir, "--target", "linux-arm64");
+        Assert.True(code == 0, $"llmaot build --target linux-arm64 failed ({code}):\n{o}\n{e}");
+        Assert.Contains("linux-arm64, armv8.2-a", o);
+        var rng = new SplitMix(9);
+        var x = new float[28 * 28];
+        for (int i = 0; i < x.Length; i++) x[i] = rng.NextFloat();
+        var t = new HostTensor(ElementType.Float, [1, 1, 28, 28], System.Runtime.InteropServices.MemoryMarshal.AsBytes(x.AsSpan()).ToArray());
+        string npy = Path.Combine(outDir, "x.npy");
+        t.WriteNpy(npy);
+        var (rc, ro, re) = Exec(qemu, outDir, "-L", "/usr/aarch64-linux-gnu", Path.Combine(outDir, "mnist"), "--input", $"Input3={npy}", "--output-dir", Path.Combine(outDir, "out"));
+        Assert.True(rc == 0, ro + re);
+        var ours = HostTensor.ReadFile(Path.Combine(outDir, "out", "Plus214_Output_0.npy"));
+        using var ort = new OrtOracle(modelPath);
+        var c = Verifier.Compare("Plus214_Output_0", ours, ort.Run(new Dictionary<string, HostTensor> { ["Input3"] = t })["Plus214_Output_0"], 1e-4, 0);
+        Assert.True(c.Pass, $"max abs {c.MaxAbs}");
+        var (ic, io, _) = Exec(qemu, outDir, "-L", "/usr/aarch64-linux-gnu", Path.Combine(outDir, "mnist"), "--info");
+        Assert.Equal(0, ic);
+        Assert.Contains("\"AdvSimd\":true", io);
+        Assert.Contains("\"arch\":\"arm64\"", io);
+    }
+
+    [Fact]
     public void Weights_file_mode_and_emit_source()
     {
         string modelPath = SharedData.File("models/onnx/mnist.onnx");

@@ -84,7 +84,6 @@ public static class BuildDriver
         {
             sb.Append("    <!-- cross-compiling: Debian's clang, lld and the arm64 sysroot (apt: clang lld gcc-aarch64-linux-gnu libc6-dev-arm64-cross) -->\n");
             sb.Append("    <LinkerFlavor>lld</LinkerFlavor>\n");
-            sb.Append("    <SysRoot>/usr/aarch64-linux-gnu</SysRoot>\n");
             sb.Append("    <ObjCopyName>llvm-objcopy</ObjCopyName>\n");
         }
         sb.Append("  </PropertyGroup>\n");
