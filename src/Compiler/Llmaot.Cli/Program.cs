@@ -12,6 +12,7 @@ public static class Program
         root.Add(BuildCommand.Create());
         root.Add(InspectCommand.Create());
         root.Add(VerifyCommand.Create());
+        root.Add(ConformanceCommand.Create());
         try
         {
             var parsed = root.Parse(args);

@@ -110,7 +110,11 @@ public static class OpRegistry
     private static Dictionary<(string, string), OpDef> Build()
     {
         var all = new List<OpDef>();
+        // One line per family; each family lists its ops in its own file.
         all.AddRange(ElementwiseOps.All());
+        all.AddRange(ShapeOps.All());
+        all.AddRange(ReduceOps.All());
+        all.AddRange(NnOps.All());
         all.AddRange([
             new ConvOp(), new GemmOp(), new MatMulOp(),
             new PoolOp("MaxPool"), new PoolOp("AveragePool"), new GlobalPoolOp("GlobalAveragePool"), new GlobalPoolOp("GlobalMaxPool"),

@@ -35,6 +35,12 @@ public sealed class CompileOptions
     /// <summary>--shape INPUT=d0,d1,... bindings.</summary>
     public Dictionary<string, long[]> Shapes { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// Inputs whose values are fixed at compile time (<c>--const INPUT=FILE</c>): they become constants, so the shapes they
+    /// determine (a Reshape target, Slice bounds, ...) specialize. The compiled model no longer takes them.
+    /// </summary>
+    public Dictionary<string, Runtime.IO.HostTensor> ConstInputs { get; } = new(StringComparer.Ordinal);
+
     /// <summary>Stop after this phase (for inspect).</summary>
     public Phase StopAfter { get; set; } = Phase.Planned;
 

@@ -12,6 +12,16 @@ public static class SymbolBinding
     public static void Run(Model m, CompileOptions o)
     {
         var g = m.Graph;
+        foreach (var (name, t) in o.ConstInputs)
+        {
+            var v = g.Inputs.FirstOrDefault(i => i.Name == name)
+                ?? throw new LlmaotException(Codes.BadBinding, $"--const names '{name}', but the model's inputs are: {string.Join(", ", g.Inputs.Select(i => i.Name))}");
+            if (t.Type != v.Elem) throw new LlmaotException(Codes.BadBinding, $"--const {name}: the file holds {Runtime.ElementTypes.Name(t.Type)}, the input is {Runtime.ElementTypes.Name(v.Elem)}");
+            v.Type = v.Type with { Shape = new Shape(t.Shape) };
+            v.Const = TensorData.Of(t.Data);
+            g.Inputs.Remove(v);
+            g.Constants.Add(v);
+        }
         var bound = new Dictionary<string, long>(o.Dims, StringComparer.Ordinal);
         foreach (var (name, dims) in o.Shapes)
         {

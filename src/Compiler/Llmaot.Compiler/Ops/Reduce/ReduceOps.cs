@@ -1,0 +1,7 @@
+namespace Llmaot.Ops;
+
+/// <summary>The family of reductions, normalizations and losses (ReduceSum, LayerNormalization, ...). Each op lives in its own file beside this one.</summary>
+public static class ReduceOps
+{
+    public static IEnumerable<OpDef> All() => [];
+}
