@@ -162,6 +162,9 @@ public sealed class Model : IDisposable
     /// <summary>Mapped files that constants point into; disposed with the model.</summary>
     public List<IDisposable> Owned { get; } = [];
 
+    /// <summary>Warnings found while importing (printed by the CLI).</summary>
+    public List<string> Warnings { get; } = [];
+
     /// <summary>Arena bytes (Planned phase).</summary>
     public long ArenaBytes { get; set; }
 

@@ -344,13 +344,38 @@ public sealed class OnnxImporter
 
         // Resolve names; ONNX requires topological order but some exporters do not keep it, so sort here.
         var producers = new Dictionary<string, int>(StringComparer.Ordinal);
+        var duplicates = new HashSet<int>();
         for (int i = 0; i < pending.Count; i++)
             foreach (var o in pending[i].P.Outputs)
                 if (o.Length > 0)
                 {
-                    if (!producers.TryAdd(o, i) || scope.ContainsKey(o) && !outer.ContainsKey(o))
-                        throw new LlmaotException(Codes.BadGraph, $"value '{o}' is produced twice (node '{pending[i].N.Name}'); the graph is not in SSA form");
+                    if (producers.TryGetValue(o, out int first) && pending[i].P.Op == "Constant" && pending[i].P.Outputs.Count == 1)
+                    {
+                        // Some exporters repeat a Constant under a name already defined; ONNX Runtime keeps the first definition.
+                        if (!SameConstant(pending[first].P, pending[i].P))
+                            _model.Warnings.Add($"node '{pending[i].N.Name}' redefines '{o}' (first defined by '{pending[first].N.Name}'); the first definition is used");
+                        duplicates.Add(i);
+                        continue;
+                    }
+                    if (!producers.TryAdd(o, i))
+                        throw new LlmaotException(Codes.BadGraph, $"value '{o}' is produced by both node '{pending[producers[o]].N.Name}' and node '{pending[i].N.Name}'; the graph is not in SSA form");
+                    if (g.Inputs.Any(v => v.Name == o))
+                        throw new LlmaotException(Codes.BadGraph, $"value '{o}' is a graph input and also produced by node '{pending[i].N.Name}'; the graph is not in SSA form");
+                    // Some exporters emit a node output with an initializer's name; as ONNX Runtime does, the node's value wins.
+                    if (scope.TryGetValue(o, out var shadowed) && shadowed.Const != null && !outer.ContainsKey(o))
+                    {
+                        g.Constants.Remove(shadowed);
+                        scope.Remove(o);
+                    }
                 }
+        if (duplicates.Count > 0)
+        {
+            pending = pending.Where((_, i) => !duplicates.Contains(i)).ToList();
+            producers.Clear();
+            for (int i = 0; i < pending.Count; i++)
+                foreach (var o in pending[i].P.Outputs)
+                    if (o.Length > 0) producers[o] = i;
+        }
         var order = TopoOrder(pending, producers, scope);
         foreach (int i in order)
         {
@@ -420,6 +445,18 @@ public sealed class OnnxImporter
             }
         }
         return order;
+    }
+
+    /// <summary>True when both nodes are Constant nodes with byte-identical attributes.</summary>
+    private bool SameConstant(NodeProto a, NodeProto b)
+    {
+        if (a.Op != "Constant" || b.Op != "Constant" || a.Domain != b.Domain || a.Attrs.Count != 1 || b.Attrs.Count != 1) return false;
+        var x = a.Attrs[0];
+        var y = b.Attrs[0];
+        if (x.Name != y.Name || x.Type != y.Type || x.F != y.F || x.I != y.I || x.S != y.S || !x.Floats.SequenceEqual(y.Floats) || !x.Ints.SequenceEqual(y.Ints)) return false;
+        if (x.T == null || y.T == null) return x.T == y.T;
+        try { return x.T.DataType == y.T.DataType && x.T.Dims.SequenceEqual(y.T.Dims) && x.T.ToBytes(_file.All).AsSpan().SequenceEqual(y.T.ToBytes(_file.All)); }
+        catch (ProtoFormatException) { return false; }
     }
 
     private static List<string> ImplicitInputs(NodeProto n)

@@ -86,6 +86,7 @@ public static class Pipeline
     /// <summary>Runs the passes on an imported model.</summary>
     public static void Run(Model model, CompileOptions options)
     {
+        options.Warnings.AddRange(model.Warnings);
         if (options.StopAfter == Phase.Imported) return;
         foreach (var (phase, run) in Passes)
         {
