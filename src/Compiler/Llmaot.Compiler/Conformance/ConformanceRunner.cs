@@ -152,7 +152,7 @@ public static class ConformanceRunner
             {
                 var t = first.Inputs[i];
                 string name = m.Graph.Inputs[i].Name;
-                if (freeze && t.Type is ElementType.Int64 or ElementType.Int32 && t.Count <= 64)
+                if (freeze && t.Type is ElementType.Int64 or ElementType.Int32 or ElementType.Bool && t.Count <= 64)
                 {
                     co.ConstInputs[name] = t;
                     c.Frozen.Add(i);
@@ -245,7 +245,7 @@ public static class ConformanceRunner
                     }
                 }
             }
-            c.Result = new CaseResult(c.Name, "passed", "", c.Op);
+            c.Result = new CaseResult(c.Name, "passed", c.Frozen.Count == 0 ? "" : $"inputs {string.Join(", ", c.Frozen)} fixed at compile time (they determine shapes or control flow)", c.Op);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {

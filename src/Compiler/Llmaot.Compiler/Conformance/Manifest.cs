@@ -3,7 +3,7 @@ using System.Text.RegularExpressions;
 namespace Llmaot.Conformance;
 
 /// <summary>
-/// The exclusion manifest: one line per excluded case or pattern, <c>PATTERN | reason</c>. PATTERN is a case name or a
+/// The exclusion manifest: one line per excluded case or pattern, <c>PATTERN | reason</c> (the first " | " separates them). PATTERN is a case name or a
 /// regular expression matched against the whole case name. Blank lines and lines starting with '#' are ignored.
 /// Every exclusion must give a reason.
 /// </summary>
@@ -24,11 +24,11 @@ public sealed class Manifest
             n++;
             string line = raw.Trim();
             if (line.Length == 0 || line.StartsWith('#')) continue;
-            int bar = line.IndexOf('|');
-            if (bar < 0 || line[(bar + 1)..].Trim().Length == 0)
-                throw new FormatException($"{path}:{n}: every exclusion needs a reason: 'PATTERN | reason'");
+            int bar = line.IndexOf(" | ", StringComparison.Ordinal);
+            if (bar < 0 || line[(bar + 3)..].Trim().Length == 0)
+                throw new FormatException($"{path}:{n}: every exclusion needs a reason: 'PATTERN | reason' (a space on each side of the bar)");
             string pat = line[..bar].Trim();
-            m.Entries.Add(new Entry(pat, line[(bar + 1)..].Trim(), new Regex("^(?:" + pat + ")$", RegexOptions.CultureInvariant), n));
+            m.Entries.Add(new Entry(pat, line[(bar + 3)..].Trim(), new Regex("^(?:" + pat + ")$", RegexOptions.CultureInvariant), n));
         }
         return m;
     }

@@ -13,7 +13,50 @@ public static class ShapeInference
     public static void Run(Model m, CompileOptions o)
     {
         RequireSupported(m.Graph);
-        foreach (var n in m.Graph.Nodes) InferNode(n);
+        var nodes = m.Graph.Nodes;
+        for (int i = 0; i < nodes.Count; i++)
+        {
+            var n = nodes[i];
+            if (n.Op == "If" && n.Domain == "" && IfOp.TakenBranch(n) is { } branch)
+            {
+                Inline(m, nodes, i, n, branch);
+                i--; // infer the first inlined node next
+                continue;
+            }
+            InferNode(n);
+        }
+    }
+
+    /// <summary>Replaces an If whose condition is constant by the nodes of its taken branch.</summary>
+    private static void Inline(Model m, List<Node> nodes, int at, Node ifNode, Graph branch)
+    {
+        if (branch.Outputs.Count != ifNode.Outputs.Count)
+            throw new LlmaotException(Codes.BadGraph, ifNode, $"the branch has {branch.Outputs.Count} outputs, the node {ifNode.Outputs.Count}");
+        nodes.RemoveAt(at);
+        nodes.InsertRange(at, branch.Nodes);
+        m.Graph.Constants.AddRange(branch.Constants);
+        // Readers of the If's outputs now read the branch's outputs.
+        var map = new Dictionary<Value, Value>();
+        for (int k = 0; k < branch.Outputs.Count; k++) map[ifNode.Outputs[k]] = branch.Outputs[k];
+        void Rewire(Graph g)
+        {
+            foreach (var n in g.Nodes)
+            {
+                for (int j = 0; j < n.Inputs.Count; j++)
+                    if (n.Inputs[j] is { } v && map.TryGetValue(v, out var r)) n.Inputs[j] = r;
+                foreach (var a in n.Attrs.Values)
+                {
+                    if (a.G != null) Rewire(a.G);
+                    foreach (var sg in a.Graphs) Rewire(sg);
+                }
+            }
+            for (int j = 0; j < g.Outputs.Count; j++)
+                if (map.TryGetValue(g.Outputs[j], out var r)) g.Outputs[j] = r;
+        }
+        Rewire(m.Graph);
+        // A branch output that is an outer value or constant passed straight through keeps working: it is just read directly.
+        foreach (var (from, to) in map)
+            if (to.Name != from.Name && m.Graph.Outputs.Contains(to) && to.Producer != null && !to.IsConst) to.Name = from.Name;
     }
 
     /// <summary>Throws one error listing every node whose op llmaot does not implement.</summary>
