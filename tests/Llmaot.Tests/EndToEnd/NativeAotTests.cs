@@ -128,5 +128,18 @@ public class NativeAotTests
         Assert.Contains("<InvariantGlobalization>true</InvariantGlobalization>", proj);
         Assert.Contains("<UseSystemResourceKeys>true</UseSystemResourceKeys>", proj);
         Assert.Contains("<StackTraceSupport>false</StackTraceSupport>", proj);
+
+        // The same with a real binary: the weights file sits beside it and is memory-mapped; the binary holds no weights.
+        string exeDir = SharedData.TempDir("e2e-wfile");
+        var (bc, bo, be) = Exec(Path.Combine(SharedData.RepoRoot, "llmaot"), SharedData.RepoRoot, "build", modelPath, "-o", exeDir, "--weights", "file");
+        Assert.True(bc == 0, bo + be);
+        Assert.True(File.Exists(Path.Combine(exeDir, "mnist.weights")));
+        Assert.Equal(new FileInfo(Path.Combine(src, "digits.weights")).Length, new FileInfo(Path.Combine(exeDir, "mnist.weights")).Length);
+        var (ic, io, ie) = Exec(Path.Combine(exeDir, "mnist"), exeDir, "--bench", "5");
+        Assert.True(ic == 0, io + ie);
+        File.Delete(Path.Combine(exeDir, "mnist.weights"));
+        var (mc, _, me) = Exec(Path.Combine(exeDir, "mnist"), exeDir, "--bench", "5");
+        Assert.Equal(1, mc);
+        Assert.StartsWith("error LLMAOT9003", me);
     }
 }
