@@ -201,7 +201,7 @@ public static class ConformanceRunner
         {
             loaded = InMemoryCompiler.Compile(batch.Select(c => c.Generated!), "Llmaot.Conformance.Batch");
         }
-        catch (LlmaotException)
+        catch (LlmaotException e)
         {
             // One bad case must not sink the batch: compile each alone to find it.
             if (batch.Count > 1)
@@ -209,7 +209,7 @@ public static class ConformanceRunner
                 foreach (var c in batch) RunBatch([c]);
                 return;
             }
-            batch[0].Result = new CaseResult(batch[0].Name, "failed", "generated C# does not compile", batch[0].Op);
+            batch[0].Result = new CaseResult(batch[0].Name, "failed", e.Message, batch[0].Op);
             return;
         }
         using (loaded)

@@ -17,7 +17,8 @@ public sealed class EmitContext(CSharpWriter writer, Model model, IReadOnlyDicti
     public string Bytes(Value v) => $"(byte*){P(v)}";
 
     /// <summary>The C# element type of a value.</summary>
-    public static string T(Value v) => ElementTypes.CSharpName(v.Elem) ?? throw new InvalidOperationException($"{v.Elem} has no C# type");
+    public static string T(Value v) => ElementTypes.CSharpName(v.Elem)
+        ?? (ElementTypes.BlockSize(v.Elem) > 1 || ElementTypes.BlockBytes(v.Elem) == 1 ? "byte" : throw new InvalidOperationException($"{v.Elem} has no C# type"));
 
     /// <summary>The node's scratch space as a typed pointer.</summary>
     public static string Scratch(Node n, string type = "float") => n.ScratchOffset < 0 ? "null" : $"({type}*)(a + {n.ScratchOffset})";

@@ -115,6 +115,7 @@ public static class OpRegistry
         all.AddRange(ShapeOps.All());
         all.AddRange(ReduceOps.All());
         all.AddRange(NnOps.All());
+        all.AddRange(QuantOps.All());
         all.AddRange([
             new ConvOp(), new GemmOp(), new MatMulOp(),
             new PoolOp("MaxPool"), new PoolOp("AveragePool"), new GlobalPoolOp("GlobalAveragePool"), new GlobalPoolOp("GlobalMaxPool"),

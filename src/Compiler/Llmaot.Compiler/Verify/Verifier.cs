@@ -108,6 +108,22 @@ public static unsafe class Verifier
         return new(name, a.Length, maxAbs, maxRel, pass);
     }
 
+    /// <summary>Sub-byte integers, packed low bits first.</summary>
+    private static double[] Unpack(HostTensor t)
+    {
+        int bits = t.Type is ElementType.Int4 or ElementType.UInt4 ? 4 : 2;
+        bool signed = t.Type is ElementType.Int4 or ElementType.Int2;
+        var r = new double[t.Count];
+        for (long i = 0; i < r.Length; i++)
+        {
+            int per = 8 / bits;
+            int v = (t.Data[i / per] >> (int)(i % per * bits)) & ((1 << bits) - 1);
+            if (signed && v >= 1 << (bits - 1)) v -= 1 << bits;
+            r[i] = v;
+        }
+        return r;
+    }
+
     public static double[] ToDoubles(HostTensor t)
     {
         var b = t.Data.AsSpan();
@@ -125,6 +141,7 @@ public static unsafe class Verifier
             ElementType.UInt32 => Array.ConvertAll(MemoryMarshal.Cast<byte, uint>(b).ToArray(), x => (double)x),
             ElementType.Int64 => Array.ConvertAll(MemoryMarshal.Cast<byte, long>(b).ToArray(), x => (double)x),
             ElementType.UInt64 => Array.ConvertAll(MemoryMarshal.Cast<byte, ulong>(b).ToArray(), x => (double)x),
+            ElementType.Int4 or ElementType.UInt4 or ElementType.Int2 or ElementType.UInt2 => Unpack(t),
             _ => throw new NotSupportedException($"compare {t.Type}"),
         };
     }
