@@ -1,0 +1,212 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using System.Text;
+using Llmaot.Diagnostics;
+using Llmaot.Ir;
+using Llmaot.Runtime;
+
+namespace Llmaot.Llm;
+
+/// <summary>A parsed GGUF file: metadata, tensor infos, and tensor data as slices of the memory-mapped file.</summary>
+public sealed class GgufFile : IDisposable
+{
+    public required uint Version { get; init; }
+    public required Dictionary<string, object> Metadata { get; init; }
+    public required List<(string Name, ElementType Type, long[] Dims, long Offset)> TensorInfos { get; init; }
+    public required long DataOffset { get; init; }
+    public required MappedFile File { get; init; }
+
+    public void Dispose() => File.Dispose();
+
+    public T Get<T>(string key, T dflt) => Metadata.TryGetValue(key, out var v) ? (T)Convert.ChangeType(v, typeof(T), System.Globalization.CultureInfo.InvariantCulture) : dflt;
+
+    public T Require<T>(string key) => Metadata.TryGetValue(key, out var v) ? (T)Convert.ChangeType(v, typeof(T), System.Globalization.CultureInfo.InvariantCulture)
+        : throw new LlmaotException(Codes.MalformedModel, $"GGUF metadata '{key}' is missing");
+}
+
+/// <summary>
+/// Reads GGUF v2 and v3 (the format of llama.cpp): header, metadata key/values, tensor infos and the aligned data
+/// section. The file is memory-mapped and never read whole; tensor data stays in the mapping.
+/// Tensor types F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K and Q6_K are understood.
+/// </summary>
+public static class GgufReader
+{
+    private const uint Magic = 0x46554747; // "GGUF"
+
+    public static GgufFile Parse(string path)
+    {
+        if (!System.IO.File.Exists(path)) throw new LlmaotException(Codes.FileNotFound, $"model file '{path}' not found");
+        var file = new MappedFile(path);
+        try
+        {
+            var c = new Cursor(file, path);
+            uint U32() => c.U32();
+            ulong U64() => c.U64();
+            string Str() => c.Str();
+            object Value(uint type) => c.Value(type);
+            if (U32() != Magic) throw new LlmaotException(Codes.MalformedModel, $"'{path}' is not a GGUF file (bad magic)");
+            uint version = U32();
+            if (version is not (2 or 3)) throw new LlmaotException(Codes.UnsupportedVersion, $"'{path}' is GGUF version {version}; llmaot reads versions 2 and 3");
+            ulong nTensors = U64(), nKv = U64();
+            if (nTensors > 1_000_000 || nKv > 1_000_000) throw new LlmaotException(Codes.MalformedModel, $"'{path}': implausible counts ({nTensors} tensors, {nKv} keys)");
+            var meta = new Dictionary<string, object>(StringComparer.Ordinal);
+            for (ulong i = 0; i < nKv; i++)
+            {
+                string key = Str();
+                meta[key] = Value(U32());
+            }
+            var infos = new List<(string, ElementType, long[], long)>();
+            for (ulong i = 0; i < nTensors; i++)
+            {
+                string name = Str();
+                uint nd = U32();
+                if (nd > 8) throw new LlmaotException(Codes.MalformedModel, $"'{path}': tensor '{name}' has {nd} dims");
+                var dims = new long[nd];
+                for (int d = 0; d < nd; d++) dims[d] = (long)U64();
+                uint gt = U32();
+                long off = (long)U64();
+                infos.Add((name, FromGgml(gt, name, path), dims, off));
+            }
+            long align = meta.TryGetValue("general.alignment", out var al) ? Convert.ToInt64(al, System.Globalization.CultureInfo.InvariantCulture) : 32;
+            if (align <= 0 || (align & (align - 1)) != 0) throw new LlmaotException(Codes.MalformedModel, $"'{path}': alignment {align} is not a power of two");
+            long data = (c.P + align - 1) / align * align;
+            foreach (var (name, type, dims, off) in infos)
+            {
+                long count = dims.Aggregate(1L, (x, y) => checked(x * y));
+                long bytes = ElementTypes.ByteCount(type, count);
+                if (data + off + bytes > file.Length || off < 0)
+                    throw new LlmaotException(Codes.MalformedModel, $"'{path}': tensor '{name}' ({bytes} bytes at {off}) runs past the end of the file");
+            }
+            return new GgufFile { Version = version, Metadata = meta, TensorInfos = infos, DataOffset = data, File = file };
+        }
+        catch (Exception e) when (e is not LlmaotException)
+        {
+            file.Dispose();
+            throw new LlmaotException(Codes.MalformedModel, $"'{path}' is not a valid GGUF file ({e.Message})");
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>A bounds-checked reader over the mapped file.</summary>
+    private sealed class Cursor(MappedFile f, string path)
+    {
+        public long P;
+
+        private ReadOnlySpan<byte> Take(long n)
+        {
+            if (n < 0 || P + n > f.Length) throw new LlmaotException(Codes.MalformedModel, $"'{path}' is truncated at byte {P} (GGUF)");
+            var s = f.Slice(P, (int)n);
+            P += n;
+            return s;
+        }
+
+        public uint U32() => BinaryPrimitives.ReadUInt32LittleEndian(Take(4));
+        public ulong U64() => BinaryPrimitives.ReadUInt64LittleEndian(Take(8));
+
+        public string Str()
+        {
+            ulong n = U64();
+            if (n > int.MaxValue) throw new LlmaotException(Codes.MalformedModel, $"'{path}': string length {n} at byte {P}");
+            return Encoding.UTF8.GetString(Take((long)n));
+        }
+
+        public object Value(uint type)
+        {
+            switch (type)
+            {
+                case 0: return Take(1)[0];
+                case 1: return (sbyte)Take(1)[0];
+                case 2: return BinaryPrimitives.ReadUInt16LittleEndian(Take(2));
+                case 3: return BinaryPrimitives.ReadInt16LittleEndian(Take(2));
+                case 4: return U32();
+                case 5: return (int)U32();
+                case 6: return BitConverter.UInt32BitsToSingle(U32());
+                case 7: return Take(1)[0] != 0;
+                case 8: return Str();
+                case 9:
+                    {
+                        uint et = U32();
+                        ulong n = U64();
+                        if (n > (ulong)f.Length) throw new LlmaotException(Codes.MalformedModel, $"'{path}': array of {n} items at byte {P}");
+                        var arr = new object[n];
+                        for (ulong i = 0; i < n; i++) arr[i] = Value(et);
+                        return arr;
+                    }
+                case 10: return U64();
+                case 11: return (long)U64();
+                case 12: return BitConverter.UInt64BitsToDouble(U64());
+                default: throw new LlmaotException(Codes.MalformedModel, $"'{path}': unknown GGUF value type {type} at byte {P}");
+            }
+        }
+    }
+
+    /// <summary>ggml type ids (ggml.h) to element types.</summary>
+    public static ElementType FromGgml(uint t, string name, string path) => t switch
+    {
+        0 => ElementType.Float,
+        1 => ElementType.Float16,
+        2 => ElementType.Q4_0,
+        3 => ElementType.Q4_1,
+        6 => ElementType.Q5_0,
+        7 => ElementType.Q5_1,
+        8 => ElementType.Q8_0,
+        12 => ElementType.Q4_K,
+        13 => ElementType.Q5_K,
+        14 => ElementType.Q6_K,
+        30 => ElementType.BFloat16,
+        _ => throw new LlmaotException(Codes.UnsupportedType, $"'{path}': tensor '{name}' has ggml type {t}, which llmaot does not support (F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K are)"),
+    };
+
+    /// <summary>Reads a llama-architecture GGUF into an <see cref="LlmModel"/>.</summary>
+    public static LlmModel ReadLlama(string path)
+    {
+        var g = Parse(path);
+        try
+        {
+            string arch = g.Get("general.architecture", "llama");
+            if (arch != "llama")
+                throw new LlmaotException(Codes.UnsupportedOp, $"'{path}': architecture '{arch}' is not supported yet (llama is)");
+            var tensors = new Dictionary<string, LlmTensor>(StringComparer.Ordinal);
+            foreach (var (name, type, dims, off) in g.TensorInfos)
+            {
+                string key = name.EndsWith(".weight", StringComparison.Ordinal) ? name[..^7] : name;
+                long count = dims.Aggregate(1L, (x, y) => x * y);
+                var shape = dims.Reverse().ToArray(); // ggml ne[0] is the fastest dim
+                tensors[key] = new LlmTensor(key, type, shape, TensorData.Slice(g.File, g.DataOffset + off, checked((int)ElementTypes.ByteCount(type, count))));
+            }
+            int dim = g.Require<int>($"{arch}.embedding_length");
+            int heads = g.Require<int>($"{arch}.attention.head_count");
+            var emb = tensors.GetValueOrDefault("token_embd") ?? throw new LlmaotException(Codes.MalformedModel, $"'{path}': tensor token_embd.weight is missing");
+            int vocab = (int)emb.Shape[0];
+            bool tied = !tensors.ContainsKey("output");
+            if (tied) tensors["output"] = emb with { Name = "output" };
+            var cfg = new LlmConfig(arch, dim, g.Require<int>($"{arch}.feed_forward_length"), g.Require<int>($"{arch}.block_count"), heads,
+                g.Get($"{arch}.attention.head_count_kv", heads), vocab, g.Get($"{arch}.context_length", 2048),
+                g.Get($"{arch}.rope.freq_base", 10000f), g.Get($"{arch}.attention.layer_norm_rms_epsilon", 1e-5f), tied);
+            string sha;
+            using (var s = System.IO.File.OpenRead(path)) sha = Convert.ToHexStringLower(SHA256.HashData(s));
+            var m = new LlmModel { Config = cfg, Tensors = tensors, SourceName = Path.GetFileName(path), Sha256 = sha };
+            m.Owned.Add(g);
+            m.Vocab = Vocab(g, vocab);
+            return m;
+        }
+        catch
+        {
+            g.Dispose();
+            throw;
+        }
+    }
+
+    private static LlmVocab? Vocab(GgufFile g, int vocab)
+    {
+        if (!g.Metadata.TryGetValue("tokenizer.ggml.tokens", out var tv) || tv is not object[] toks) return null;
+        string kind = g.Get("tokenizer.ggml.model", "llama");
+        var scores = g.Metadata.TryGetValue("tokenizer.ggml.scores", out var sv) && sv is object[] sa ? sa.Select(Convert.ToSingle).ToArray() : new float[toks.Length];
+        var pieces = toks.Select(t => Encoding.UTF8.GetBytes(kind == "llama" ? ((string)t).Replace('\u2581', ' ') : (string)t)).ToArray();
+        return new LlmVocab(pieces, scores, g.Get("tokenizer.ggml.bos_token_id", 1), g.Get("tokenizer.ggml.eos_token_id", 2), kind);
+    }
+}

@@ -1,0 +1,153 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+
+namespace Llmaot.Runtime.Llm;
+
+/// <summary>What a generated language model declares about itself.</summary>
+public sealed record LlmInfo(string Name, int Dim, int Layers, int Heads, int KvHeads, int Vocab, int Context, long WeightsBytes, long StateBytes, string WeightFormat, string Provenance);
+
+/// <summary>The face of a generated decoder: one position at a time, with its KV cache inside.</summary>
+public unsafe interface ILlmModel : IDisposable
+{
+    LlmInfo Info { get; }
+
+    /// <summary>The tokenizer built from the vocabulary embedded in the model.</summary>
+    Tokenizer Tokenizer { get; }
+
+    /// <summary>Runs token <paramref name="token"/> at position <paramref name="pos"/> (filling the KV cache); returns the logits (Vocab floats, owned by the model).</summary>
+    float* Forward(int token, int pos);
+
+    /// <summary>Runs a prompt of several tokens at positions start.. in one pass; returns the logits of the last one.</summary>
+    float* Prefill(ReadOnlySpan<int> tokens, int start);
+
+    /// <summary>Worker threads for the matrix products (1 = the calling thread only).</summary>
+    int Threads { get; set; }
+}
+
+/// <summary>
+/// The command line of a generated text generator, llama.cpp-style:
+/// <c>NAME [-p PROMPT] [-n N] [--temp T] [--top-k K] [--top-p P] [--min-p P] [--repeat-penalty R] [--seed S] [--threads T] [-i] [--info]</c>.
+/// Text streams to stdout as tokens come; one JSON line of statistics goes to stderr at the end.
+/// </summary>
+public static unsafe class LlmHost
+{
+    public static int Main(string[] args, Func<ILlmModel> create)
+    {
+        try
+        {
+            return Run(args, create);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            string msg = e.Message.StartsWith("LLMAOT", StringComparison.Ordinal) ? e.Message : "LLMAOT9000: " + e.Message;
+            Console.Error.WriteLine("error " + msg);
+            return 1;
+        }
+    }
+
+    private static int Run(string[] args, Func<ILlmModel> create)
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        string prompt = "";
+        int n = 256, threads = Environment.ProcessorCount, topK = 40;
+        float temp = 0.8f, topP = 0.95f, minP = 0.05f, repeat = 1.0f;
+        ulong seed = 0;
+        bool interactive = false, info = false;
+        var ci = CultureInfo.InvariantCulture;
+        for (int i = 0; i < args.Length; i++)
+        {
+            string a = args[i];
+            string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"LLMAOT9010: {a} needs a value");
+            switch (a)
+            {
+                case "-p": case "--prompt": prompt = Next(); break;
+                case "-n": case "--n-predict": n = int.Parse(Next(), ci); break;
+                case "--temp": temp = float.Parse(Next(), ci); break;
+                case "--top-k": topK = int.Parse(Next(), ci); break;
+                case "--top-p": topP = float.Parse(Next(), ci); break;
+                case "--min-p": minP = float.Parse(Next(), ci); break;
+                case "--repeat-penalty": repeat = float.Parse(Next(), ci); break;
+                case "--seed": seed = ulong.Parse(Next(), ci); break;
+                case "-t": case "--threads": threads = int.Parse(Next(), ci); break;
+                case "-i": case "--interactive": interactive = true; break;
+                case "--info": info = true; break;
+                case "-h":
+                case "--help":
+                    Console.WriteLine("usage: NAME [-p PROMPT] [-n N] [--temp T] [--top-k K] [--top-p P] [--min-p P] [--repeat-penalty R] [--seed S] [--threads T] [-i] [--info]");
+                    return 0;
+                default: throw new ArgumentException($"LLMAOT9012: unknown argument '{a}'; see --help");
+            }
+        }
+        using var model = create();
+        model.Threads = Math.Max(1, threads);
+        var mi = model.Info;
+        if (info)
+        {
+            Console.WriteLine(string.Create(ci, $"{{\"name\":{Host.Json(mi.Name)},\"dim\":{mi.Dim},\"layers\":{mi.Layers},\"heads\":{mi.Heads},\"kv_heads\":{mi.KvHeads},\"vocab\":{mi.Vocab},\"context\":{mi.Context},\"weights_bytes\":{mi.WeightsBytes},\"state_bytes\":{mi.StateBytes},\"weight_format\":{Host.Json(mi.WeightFormat)},\"provenance\":{Host.Json(mi.Provenance)}}}"));
+            return 0;
+        }
+        var options = new SamplerOptions(temp, topK, topP, minP, repeat, 64, seed);
+        var stdout = Console.OpenStandardOutput();
+        int pos = 0;
+        int lastToken = model.Tokenizer.Bos;
+        do
+        {
+            var stats = Generate(model, prompt, n, options, stdout, ref pos, ref lastToken, t0);
+            Console.Error.WriteLine(stats);
+            if (!interactive) break;
+            Console.Out.Flush();
+            Console.Error.Write("> ");
+            prompt = Console.ReadLine() ?? "";
+            t0 = Stopwatch.GetTimestamp();
+        } while (prompt.Length > 0 && pos < mi.Context);
+        return 0;
+    }
+
+    /// <summary>
+    /// One turn: encodes the prompt (BOS first on a fresh context), prefills it in one pass, then samples up to
+    /// <paramref name="n"/> tokens, stopping early at BOS or EOS or the end of the context, as llama2.c does.
+    /// </summary>
+    public static string Generate(ILlmModel model, string prompt, int n, SamplerOptions options, Stream output, ref int pos, ref int lastToken, long startTimestamp)
+    {
+        var tok = model.Tokenizer;
+        var mi = model.Info;
+        var sampler = new Sampler(mi.Vocab, options);
+        var tokens = tok.Encode(prompt, bos: pos == 0, eos: false);
+        if (tokens.Count == 0) tokens.Add(tok.Bos);
+        if (pos + tokens.Count > mi.Context) throw new ArgumentException($"LLMAOT9030: the prompt ({tokens.Count} tokens) does not fit the context ({mi.Context - pos} positions left)");
+        foreach (var t in tokens) sampler.Accept(t);
+        long tPrefill = Stopwatch.GetTimestamp();
+        float* logits = model.Prefill(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(tokens), pos);
+        double prefillS = Stopwatch.GetElapsedTime(tPrefill).TotalSeconds;
+        pos += tokens.Count;
+        int token = tokens[^1];
+        int generated = 0;
+        double firstTokenMs = 0;
+        long tDecode = Stopwatch.GetTimestamp();
+        Span<byte> buffer = stackalloc byte[1];
+        while (generated < n)
+        {
+            int next = sampler.Sample(logits, mi.Vocab);
+            if (next == tok.Bos || next == tok.Eos) break;
+            var piece = tok.Decode(token, next);
+            if (Tokenizer.Printable(piece)) output.Write(piece);
+            output.Flush();
+            if (generated == 0) firstTokenMs = Stopwatch.GetElapsedTime(startTimestamp).TotalMilliseconds;
+            sampler.Accept(next);
+            generated++;
+            token = next;
+            if (generated == n || pos >= mi.Context) break;
+            logits = model.Forward(token, pos);
+            pos++;
+        }
+        output.Write("\n"u8);
+        output.Flush();
+        double decodeS = Stopwatch.GetElapsedTime(tDecode).TotalSeconds;
+        lastToken = token;
+        // Decode speed counts the forward passes of the loop (one per generated token after the first).
+        int decodePasses = Math.Max(0, generated - 1);
+        return string.Create(CultureInfo.InvariantCulture,
+            $"{{\"prompt_tokens\":{tokens.Count},\"generated_tokens\":{generated},\"prefill_tok_s\":{(prefillS > 0 ? tokens.Count / prefillS : 0):F1},\"decode_tok_s\":{(decodeS > 0 && decodePasses > 0 ? decodePasses / decodeS : 0):F1},\"first_token_ms\":{firstTokenMs:F2}}}");
+    }
+}

@@ -1,0 +1,138 @@
+using System.Text;
+
+namespace Llmaot.Runtime.Llm;
+
+/// <summary>
+/// SentencePiece-style BPE with byte fallback, following llama2.c's rules exactly: encoding starts from single UTF-8
+/// characters (unknown ones fall back to byte tokens &lt;0xXX&gt; at id byte+3), then repeatedly merges the adjacent
+/// pair whose concatenation is a vocabulary piece with the highest score. Decoding strips the leading space of the
+/// first piece after BOS and turns &lt;0xXX&gt; pieces into raw bytes.
+/// Built once at start-up from the vocabulary embedded in the model; encoding allocates, the decode loop does not.
+/// </summary>
+public sealed class Tokenizer
+{
+    private readonly byte[][] _pieces;
+    private readonly float[] _scores;
+    private readonly Dictionary<string, int> _lookup;
+    private readonly byte[][] _bytePieces;
+
+    /// <summary>Beginning-of-sequence id.</summary>
+    public int Bos { get; }
+    /// <summary>End-of-sequence id.</summary>
+    public int Eos { get; }
+    /// <summary>Vocabulary size.</summary>
+    public int VocabSize => _pieces.Length;
+
+    /// <summary>A tokenizer over pieces (UTF-8 bytes) with merge scores.</summary>
+    public Tokenizer(byte[][] pieces, float[] scores, int bos = 1, int eos = 2)
+    {
+        _pieces = pieces;
+        _scores = scores;
+        Bos = bos;
+        Eos = eos;
+        _lookup = new Dictionary<string, int>(pieces.Length, StringComparer.Ordinal);
+        for (int i = 0; i < pieces.Length; i++) _lookup.TryAdd(Latin1(pieces[i]), i);
+        _bytePieces = new byte[256][];
+        for (int b = 0; b < 256; b++) _bytePieces[b] = [(byte)b];
+    }
+
+    /// <summary>Reads llama2.c's tokenizer.bin: max_token_length, then per token (score float, length int, bytes).</summary>
+    public static Tokenizer FromLlama2c(ReadOnlySpan<byte> file, int vocabSize)
+    {
+        var (pieces, scores) = ReadLlama2c(file, vocabSize);
+        return new Tokenizer(pieces, scores);
+    }
+
+    /// <summary>The pieces and scores of a llama2.c tokenizer.bin.</summary>
+    public static (byte[][] Pieces, float[] Scores) ReadLlama2c(ReadOnlySpan<byte> file, int vocabSize)
+    {
+        int p = 4;
+        var pieces = new byte[vocabSize][];
+        var scores = new float[vocabSize];
+        for (int i = 0; i < vocabSize; i++)
+        {
+            if (p + 8 > file.Length) throw new InvalidDataException("LLMAOT0002: tokenizer file is truncated");
+            scores[i] = BitConverter.ToSingle(file.Slice(p, 4));
+            int len = BitConverter.ToInt32(file.Slice(p + 4, 4));
+            p += 8;
+            if (len < 0 || p + len > file.Length) throw new InvalidDataException("LLMAOT0002: tokenizer file is truncated");
+            pieces[i] = file.Slice(p, len).ToArray();
+            p += len;
+        }
+        return (pieces, scores);
+    }
+
+    /// <summary>The bytes of a piece.</summary>
+    public ReadOnlySpan<byte> Piece(int id) => _pieces[id];
+
+    // Byte strings as Latin-1 strings make exact dictionary keys.
+    private static string Latin1(ReadOnlySpan<byte> b) => Encoding.Latin1.GetString(b);
+
+    /// <summary>Encodes text like llama2.c's encode(): optional BOS, a dummy-prefix space piece when the text is not empty, then BPE merges.</summary>
+    public List<int> Encode(string text, bool bos, bool eos)
+    {
+        var tokens = new List<int>();
+        if (bos) tokens.Add(Bos);
+        if (text.Length > 0 && _lookup.TryGetValue(" ", out int space)) tokens.Add(space);
+        var utf8 = Encoding.UTF8.GetBytes(text);
+        int i = 0;
+        while (i < utf8.Length)
+        {
+            int len = 1;
+            while (i + len < utf8.Length && len < 4 && (utf8[i + len] & 0xC0) == 0x80) len++;
+            if (_lookup.TryGetValue(Latin1(utf8.AsSpan(i, len)), out int id)) tokens.Add(id);
+            else for (int k = 0; k < len; k++) tokens.Add(utf8[i + k] + 3);
+            i += len;
+        }
+        while (true)
+        {
+            float best = float.NegativeInfinity;
+            int bestId = -1, bestIdx = -1;
+            for (int k = 0; k + 1 < tokens.Count; k++)
+            {
+                var merged = Concat(_pieces[tokens[k]], _pieces[tokens[k + 1]]);
+                if (_lookup.TryGetValue(Latin1(merged), out int id) && _scores[id] > best)
+                {
+                    best = _scores[id];
+                    bestId = id;
+                    bestIdx = k;
+                }
+            }
+            if (bestIdx < 0) break;
+            tokens[bestIdx] = bestId;
+            tokens.RemoveAt(bestIdx + 1);
+        }
+        if (eos) tokens.Add(Eos);
+        return tokens;
+    }
+
+    private static byte[] Concat(byte[] a, byte[] b)
+    {
+        var r = new byte[a.Length + b.Length];
+        a.CopyTo(r, 0);
+        b.CopyTo(r, a.Length);
+        return r;
+    }
+
+    /// <summary>
+    /// The bytes to print for <paramref name="token"/> following <paramref name="prev"/> (llama2.c's decode): a leading
+    /// space is dropped right after BOS, and "&lt;0xXX&gt;" pieces become that byte.
+    /// </summary>
+    public ReadOnlySpan<byte> Decode(int prev, int token)
+    {
+        ReadOnlySpan<byte> piece = _pieces[token];
+        if (prev == Bos && piece.Length > 0 && piece[0] == (byte)' ') piece = piece[1..];
+        if (piece.Length == 6 && piece[0] == '<' && piece[1] == '0' && piece[2] == 'x' && piece[5] == '>'
+            && IsHex(piece[3]) && IsHex(piece[4]))
+            return _bytePieces[Hex(piece[3]) * 16 + Hex(piece[4])];
+        return piece;
+    }
+
+    /// <summary>llama2.c's safe_printf rule: a single byte that is neither printable nor whitespace is not printed.</summary>
+    public static bool Printable(ReadOnlySpan<byte> piece) =>
+        piece.Length != 1 || piece[0] >= 0x20 && piece[0] < 0x7F || piece[0] is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r' or 0x0B or 0x0C || piece[0] >= 0x80;
+
+    private static bool IsHex(byte c) => c is >= (byte)'0' and <= (byte)'9' or >= (byte)'A' and <= (byte)'F' or >= (byte)'a' and <= (byte)'f';
+
+    private static int Hex(byte c) => c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
+}
