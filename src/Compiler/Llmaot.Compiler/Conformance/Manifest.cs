@@ -24,7 +24,9 @@ public sealed class Manifest
             n++;
             string line = raw.Trim();
             if (line.Length == 0 || line.StartsWith('#')) continue;
-            int bar = line.IndexOf('|');
+            // The separator is the last " | " (patterns use '|' for alternation without spaces).
+            int bar = line.LastIndexOf(" | ", StringComparison.Ordinal);
+            if (bar >= 0) bar++;
             if (bar < 0 || line[(bar + 1)..].Trim().Length == 0)
                 throw new FormatException($"{path}:{n}: every exclusion needs a reason: 'PATTERN | reason'");
             string pat = line[..bar].Trim();
