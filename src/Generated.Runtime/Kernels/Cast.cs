@@ -38,4 +38,16 @@ public static unsafe class Cast
     {
         for (long i = 0; i < n; i++) y[i] = TOut.CreateTruncating((float)x[i]);
     }
+
+    /// <summary>y[i] = float8(x[i]) in format <paramref name="type"/> (bytes), rounding to nearest even; see <see cref="Float8"/>.</summary>
+    public static void ToFloat8<TIn>(TIn* x, byte* y, long n, ElementType type, bool saturate) where TIn : unmanaged, INumberBase<TIn>
+    {
+        for (long i = 0; i < n; i++) y[i] = Float8.Encode(double.CreateTruncating(x[i]), type, saturate);
+    }
+
+    /// <summary>y[i] = (TOut)x[i] for float8 bytes of format <paramref name="type"/> (decoded exactly first).</summary>
+    public static void FromFloat8<TOut>(byte* x, TOut* y, long n, ElementType type) where TOut : unmanaged, INumberBase<TOut>
+    {
+        for (long i = 0; i < n; i++) y[i] = TOut.CreateTruncating(Float8.Decode(x[i], type));
+    }
 }

@@ -19,6 +19,9 @@ public sealed class EmitContext(CSharpWriter writer, Model model, IReadOnlyDicti
     /// <summary>The C# element type of a value.</summary>
     public static string T(Value v) => ElementTypes.CSharpName(v.Elem) ?? throw new InvalidOperationException($"{v.Elem} has no C# type");
 
+    /// <summary>The C# type of a value's storage: <see cref="T"/>, or byte for the float8 types (one byte per element, no arithmetic type).</summary>
+    public static string StorageT(Value v) => Float8.Is(v.Elem) ? "byte" : T(v);
+
     /// <summary>The node's scratch space as a typed pointer.</summary>
     public static string Scratch(Node n, string type = "float") => n.ScratchOffset < 0 ? "null" : $"({type}*)(a + {n.ScratchOffset})";
 

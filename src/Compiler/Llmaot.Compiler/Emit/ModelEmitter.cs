@@ -131,8 +131,8 @@ public static class ModelEmitter
         // Typed Run.
         var pars = new List<string>();
         int k = 0;
-        foreach (var v in g.Inputs) pars.Add($"ReadOnlySpan<{EmitContext.T(v)}> {Lit.Param(ioNames[k++])}");
-        foreach (var v in g.Outputs) pars.Add($"Span<{EmitContext.T(v)}> {Lit.Param(ioNames[k++])}");
+        foreach (var v in g.Inputs) pars.Add($"ReadOnlySpan<{EmitContext.StorageT(v)}> {Lit.Param(ioNames[k++])}");
+        foreach (var v in g.Outputs) pars.Add($"Span<{EmitContext.StorageT(v)}> {Lit.Param(ioNames[k++])}");
         w.Line("/// <summary>Runs one inference on caller-owned spans. Throws if a span's length does not match its shape.</summary>");
         w.Open($"public void Run({string.Join(", ", pars)})");
         k = 0;
@@ -148,7 +148,7 @@ public static class ModelEmitter
         k = 0;
         foreach (var v in g.Inputs.Concat(g.Outputs))
         {
-            w.Line($"fixed ({EmitContext.T(v)}* p{k} = {Lit.Param(ioNames[k])})");
+            w.Line($"fixed ({EmitContext.StorageT(v)}* p{k} = {Lit.Param(ioNames[k])})");
             k++;
         }
         w.Open();
@@ -190,7 +190,7 @@ public static class ModelEmitter
                 if (v.AliasOf != null && !names.ContainsKey(v))
                 {
                     var r = Passes.MemoryPlanner.Root(v);
-                    names[v] = r.Elem == v.Elem ? names[r] : $"(({EmitContext.T(v)}*){names[r]})";
+                    names[v] = r.Elem == v.Elem ? names[r] : $"(({EmitContext.StorageT(v)}*){names[r]})";
                 }
 
         var ctx = new EmitContext(w, m, names);
@@ -245,7 +245,7 @@ public static class ModelEmitter
     private static void Declare(CSharpWriter w, Dictionary<Value, string> names, Value v, string storage, string what)
     {
         if (names.ContainsKey(v)) return;
-        string t = EmitContext.T(v);
+        string t = EmitContext.StorageT(v);
         string name = (v.IsConst ? "c" : "v") + v.Id.ToString(CultureInfo.InvariantCulture);
         names[v] = name;
         w.Line($"{t}* {name} = ({t}*){storage}; // {Lit.Comment(what)} {v.Type}");

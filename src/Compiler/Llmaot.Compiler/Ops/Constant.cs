@@ -80,6 +80,12 @@ public sealed class CastOp : OpDef
     /// <summary>Rejects casts the runtime cannot do; returns <paramref name="to"/>.</summary>
     internal static ElementType Check(Node n, ElementType from, ElementType to)
     {
+        if (Float8.Is(to) || Float8.Is(from))
+        {
+            if (from == ElementType.Bool || to == ElementType.Bool || from == ElementType.BFloat16 || to == ElementType.BFloat16 || Float8.Is(to) && Float8.Is(from) && to != from)
+                throw Error(n, Codes.UnsupportedType, $"cast from {ElementTypes.Name(from)} to {ElementTypes.Name(to)} is not supported");
+            return to;
+        }
         if (ElementTypes.CSharpName(to) == null) throw Error(n, Codes.UnsupportedType, $"cast to {ElementTypes.Name(to)} is not supported");
         if (ElementTypes.CSharpName(from) == null) throw Error(n, Codes.UnsupportedType, $"cast from {ElementTypes.Name(from)} is not supported");
         if (from == ElementType.Bool && to == ElementType.BFloat16 || from == ElementType.BFloat16 && to == ElementType.Bool)
@@ -91,7 +97,7 @@ public sealed class CastOp : OpDef
 
     internal static TensorData[]? FoldCast(Value x, ElementType to)
     {
-        if (!ConstEval.Foldable(x)) return null;
+        if (!ConstEval.Foldable(x) || Float8.Is(to)) return null;
         if (ConstEval.IsFloat(x.Elem)) return [ConstEval.IsFloat(to) ? ConstEval.FromDoubles(to, x.Const!.ToDouble(x.Elem)) : ConstEval.FromLongs(to, Array.ConvertAll(x.Const!.ToDouble(x.Elem), v => to == ElementType.Bool ? (v != 0 ? 1L : 0L) : double.IsNaN(v) ? 0L : (long)v))];
         return [ConstEval.FromLongs(to, x.Const!.ToInt64(x.Elem))];
     }
@@ -100,6 +106,8 @@ public sealed class CastOp : OpDef
 
     internal static string SelectCast(ElementType from, ElementType to) =>
         from == to ? "copy"
+        : Float8.Is(to) ? "Cast.ToFloat8"
+        : Float8.Is(from) ? "Cast.FromFloat8"
         : to == ElementType.Bool ? "Cast.ToBool"
         : from == ElementType.Bool ? "Cast.FromBool"
         : to == ElementType.BFloat16 ? "Cast.ToBFloat16"
@@ -110,7 +118,7 @@ public sealed class CastOp : OpDef
 
     internal static void EmitCast(Node n, EmitContext e, Value x, Value y)
     {
-        string tx = EmitContext.T(x), ty = EmitContext.T(y);
+        string tx = EmitContext.StorageT(x), ty = EmitContext.StorageT(y);
         long count = y.Shape.Count;
         switch (n.Kernel)
         {
@@ -119,6 +127,10 @@ public sealed class CastOp : OpDef
             case "Cast.FromBool": e.W.Line($"Cast.FromBool<{ty}>({e.P(x)}, {e.P(y)}, {count});"); break;
             case "Cast.ToBFloat16": e.W.Line($"Cast.ToBFloat16<{tx}>({e.P(x)}, {e.P(y)}, {count});"); break;
             case "Cast.FromBFloat16": e.W.Line($"Cast.FromBFloat16<{ty}>({e.P(x)}, {e.P(y)}, {count});"); break;
+            case "Cast.ToFloat8":
+                e.W.Line($"Cast.ToFloat8<{tx}>({e.P(x)}, {e.P(y)}, {count}, ElementType.{y.Elem}, saturate: {Lit.B(n.Int("saturate", 1) != 0)});");
+                break;
+            case "Cast.FromFloat8": e.W.Line($"Cast.FromFloat8<{ty}>({e.P(x)}, {e.P(y)}, {count}, ElementType.{x.Elem});"); break;
             case "Cast.Convert": e.W.Line($"Cast.Convert<{tx}, {ty}>({e.P(x)}, {e.P(y)}, {count});"); break;
             default: throw Error(n, Codes.UnsupportedType, $"cast from {ElementTypes.Name(x.Elem)} to {ElementTypes.Name(y.Elem)} is not supported");
         }
