@@ -25,6 +25,29 @@ public interface IBinaryOp<T> where T : unmanaged
     static abstract Vector512<T> Invoke(Vector512<T> a, Vector512<T> b);
 }
 
+/// <summary>An elementwise unary operator with two compile-time parameters (alpha, beta), e.g. LeakyRelu or Clip.</summary>
+public interface IUnaryParamOp<T> where T : unmanaged
+{
+    /// <summary>False when the vector forms are not implemented; the skeleton then stays scalar.</summary>
+    static abstract bool Vectorizable { get; }
+    static abstract T Invoke(T x, T alpha, T beta);
+    static abstract Vector128<T> Invoke(Vector128<T> x, Vector128<T> alpha, Vector128<T> beta);
+    static abstract Vector256<T> Invoke(Vector256<T> x, Vector256<T> alpha, Vector256<T> beta);
+    static abstract Vector512<T> Invoke(Vector512<T> x, Vector512<T> alpha, Vector512<T> beta);
+}
+
+/// <summary>A scalar elementwise map whose output type may differ from its input (IsNaN, Not, casts).</summary>
+public interface IMapOp<TIn, TOut> where TIn : unmanaged where TOut : unmanaged
+{
+    static abstract TOut Invoke(TIn x);
+}
+
+/// <summary>A scalar elementwise function of two inputs of possibly different types (comparisons, mixed-type Pow).</summary>
+public interface IZipOp<TA, TB, TOut> where TA : unmanaged where TB : unmanaged where TOut : unmanaged
+{
+    static abstract TOut Invoke(TA a, TB b);
+}
+
 /// <summary>
 /// Loop skeletons for elementwise operators. Generated code passes an operator struct (possibly a
 /// <c>file</c> struct fusing a chain of ops); NativeAOT specializes each generic instantiation, so the
@@ -187,6 +210,120 @@ public static unsafe class Elementwise
                 ob += i * bStrides[d];
             }
             y[flat] = TOp.Invoke(a[oa], b[ob]);
+        }
+    }
+
+    /// <summary>y[i] = op(x[i], alpha, beta) for i in [0, n). In-place use (y == x) is allowed.</summary>
+    public static void UnaryParam<TOp, T>(T* x, T* y, long n, T alpha, T beta) where TOp : IUnaryParamOp<T> where T : unmanaged
+    {
+        long i = 0;
+        if (TOp.Vectorizable)
+        {
+            if (Vector512.IsHardwareAccelerated && Vector512<T>.IsSupported)
+            {
+                var va = Vector512.Create(alpha);
+                var vb = Vector512.Create(beta);
+                for (; i + Vector512<T>.Count <= n; i += Vector512<T>.Count)
+                    Vector512.Store(TOp.Invoke(Vector512.Load(x + i), va, vb), y + i);
+            }
+            if (Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported)
+            {
+                var va = Vector256.Create(alpha);
+                var vb = Vector256.Create(beta);
+                for (; i + Vector256<T>.Count <= n; i += Vector256<T>.Count)
+                    Vector256.Store(TOp.Invoke(Vector256.Load(x + i), va, vb), y + i);
+            }
+            if (Vector128.IsHardwareAccelerated && Vector128<T>.IsSupported)
+            {
+                var va = Vector128.Create(alpha);
+                var vb = Vector128.Create(beta);
+                for (; i + Vector128<T>.Count <= n; i += Vector128<T>.Count)
+                    Vector128.Store(TOp.Invoke(Vector128.Load(x + i), va, vb), y + i);
+            }
+        }
+        for (; i < n; i++) y[i] = TOp.Invoke(x[i], alpha, beta);
+    }
+
+    /// <summary>Scalar reference of <see cref="UnaryParam{TOp, T}"/>.</summary>
+    internal static void UnaryParamScalar<TOp, T>(T* x, T* y, long n, T alpha, T beta) where TOp : IUnaryParamOp<T> where T : unmanaged
+    {
+        for (long i = 0; i < n; i++) y[i] = TOp.Invoke(x[i], alpha, beta);
+    }
+
+    /// <summary>y[i] = op(x[i]) for i in [0, n), scalar; the output type may differ from the input type.</summary>
+    public static void Map<TOp, TIn, TOut>(TIn* x, TOut* y, long n) where TOp : IMapOp<TIn, TOut> where TIn : unmanaged where TOut : unmanaged
+    {
+        for (long i = 0; i < n; i++) y[i] = TOp.Invoke(x[i]);
+    }
+
+    /// <summary>
+    /// y = op(a, b) with broadcasting, scalar: y has <paramref name="shape"/> (row-major, contiguous); a and b are read
+    /// with element strides (0 where broadcast). Rank at most 8; rank 0 is a scalar.
+    /// </summary>
+    public static void ZipBroadcast<TOp, TA, TB, TOut>(TA* a, TB* b, TOut* y, ReadOnlySpan<int> shape, ReadOnlySpan<int> aStrides, ReadOnlySpan<int> bStrides)
+        where TOp : IZipOp<TA, TB, TOut> where TA : unmanaged where TB : unmanaged where TOut : unmanaged
+    {
+        int rank = shape.Length;
+        if (rank == 0) { y[0] = TOp.Invoke(a[0], b[0]); return; }
+        int inner = shape[rank - 1];
+        long sa = aStrides[rank - 1], sb = bStrides[rank - 1];
+        long outer = 1;
+        for (int d = 0; d < rank - 1; d++) outer *= shape[d];
+        Span<int> idx = stackalloc int[8];
+        idx.Clear();
+        long oa = 0, ob = 0;
+        for (long o = 0; o < outer; o++)
+        {
+            TA* pa = a + oa;
+            TB* pb = b + ob;
+            TOut* py = y + o * inner;
+            for (int i = 0; i < inner; i++) py[i] = TOp.Invoke(pa[i * sa], pb[i * sb]);
+            for (int d = rank - 2; d >= 0; d--)
+            {
+                idx[d]++;
+                oa += aStrides[d];
+                ob += bStrides[d];
+                if (idx[d] < shape[d]) break;
+                oa -= (long)aStrides[d] * shape[d];
+                ob -= (long)bStrides[d] * shape[d];
+                idx[d] = 0;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Where: y = c ? x : z with broadcasting of all three inputs (element strides, 0 where broadcast) to the
+    /// contiguous output <paramref name="shape"/>. Rank at most 8.
+    /// </summary>
+    public static void Where<T>(bool* c, T* x, T* z, T* y, ReadOnlySpan<int> shape, ReadOnlySpan<int> cStrides, ReadOnlySpan<int> xStrides, ReadOnlySpan<int> zStrides)
+        where T : unmanaged
+    {
+        int rank = shape.Length;
+        if (rank == 0) { y[0] = c[0] ? x[0] : z[0]; return; }
+        int inner = shape[rank - 1];
+        long sc = cStrides[rank - 1], sx = xStrides[rank - 1], sz = zStrides[rank - 1];
+        long outer = 1;
+        for (int d = 0; d < rank - 1; d++) outer *= shape[d];
+        Span<int> idx = stackalloc int[8];
+        idx.Clear();
+        long oc = 0, ox = 0, oz = 0;
+        for (long o = 0; o < outer; o++)
+        {
+            bool* pc = c + oc;
+            T* px = x + ox, pz = z + oz, py = y + o * inner;
+            for (int i = 0; i < inner; i++) py[i] = pc[i * sc] ? px[i * sx] : pz[i * sz];
+            for (int d = rank - 2; d >= 0; d--)
+            {
+                idx[d]++;
+                oc += cStrides[d];
+                ox += xStrides[d];
+                oz += zStrides[d];
+                if (idx[d] < shape[d]) break;
+                oc -= (long)cStrides[d] * shape[d];
+                ox -= (long)xStrides[d] * shape[d];
+                oz -= (long)zStrides[d] * shape[d];
+                idx[d] = 0;
+            }
         }
     }
 

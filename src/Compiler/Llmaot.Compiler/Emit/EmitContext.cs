@@ -17,8 +17,13 @@ public sealed class EmitContext(CSharpWriter writer, Model model, IReadOnlyDicti
     public string Bytes(Value v) => $"(byte*){P(v)}";
 
     /// <summary>The C# element type of a value.</summary>
-    public static string T(Value v) => ElementTypes.CSharpName(v.Elem)
-        ?? (ElementTypes.BlockSize(v.Elem) > 1 || ElementTypes.BlockBytes(v.Elem) == 1 ? "byte" : throw new InvalidOperationException($"{v.Elem} has no C# type"));
+    public static string T(Value v) => ElementTypes.CSharpName(v.Elem) ?? throw new InvalidOperationException($"{v.Elem} has no C# arithmetic type");
+
+    /// <summary>
+    /// The C# type of a value's storage: <see cref="T"/>, or byte for float8 (one byte per element) and for the packed
+    /// sub-byte types int4/uint4/int2/uint2 (several elements per byte; only ops that know the packing take them).
+    /// </summary>
+    public static string StorageT(Value v) => Float8.Is(v.Elem) || ElementTypes.BlockSize(v.Elem) > 1 ? "byte" : T(v);
 
     /// <summary>The node's scratch space as a typed pointer.</summary>
     public static string Scratch(Node n, string type = "float") => n.ScratchOffset < 0 ? "null" : $"({type}*)(a + {n.ScratchOffset})";

@@ -95,8 +95,9 @@ public static class ModelEmitter
             ioNames.Add(id);
             w.Line($"/// <summary>Shape of <c>{Xml(v.Name)}</c>.</summary>");
             w.Line($"public static ReadOnlySpan<int> {id}Shape => {EmitContext.Ints(v.Shape.ToLongs())};");
-            w.Line($"/// <summary>Element count of <c>{Xml(v.Name)}</c>.</summary>");
-            w.Line($"public const int {id}Length = {v.Shape.Count};");
+            bool packed = ElementTypes.BlockSize(v.Elem) > 1;
+            w.Line($"/// <summary>{(packed ? "Storage bytes" : "Element count")} of <c>{Xml(v.Name)}</c>.</summary>");
+            w.Line($"public const int {id}Length = {(packed ? v.Bytes : v.Shape.Count)};");
         }
         w.Line($"/// <summary>Bytes of the arena every intermediate tensor lives in.</summary>");
         w.Line($"public const long ArenaBytes = {m.ArenaBytes};");
@@ -131,15 +132,15 @@ public static class ModelEmitter
         // Typed Run.
         var pars = new List<string>();
         int k = 0;
-        foreach (var v in g.Inputs) pars.Add($"ReadOnlySpan<{EmitContext.T(v)}> {Lit.Param(ioNames[k++])}");
-        foreach (var v in g.Outputs) pars.Add($"Span<{EmitContext.T(v)}> {Lit.Param(ioNames[k++])}");
+        foreach (var v in g.Inputs) pars.Add($"ReadOnlySpan<{EmitContext.StorageT(v)}> {Lit.Param(ioNames[k++])}");
+        foreach (var v in g.Outputs) pars.Add($"Span<{EmitContext.StorageT(v)}> {Lit.Param(ioNames[k++])}");
         w.Line("/// <summary>Runs one inference on caller-owned spans. Throws if a span's length does not match its shape.</summary>");
         w.Open($"public void Run({string.Join(", ", pars)})");
         k = 0;
         foreach (var v in g.Inputs.Concat(g.Outputs))
         {
             string p = Lit.Param(ioNames[k]);
-            w.Line($"if ({p}.Length != {ioNames[k]}Length) throw new ArgumentException({Lit.S($"'{v.Name}' needs {v.Shape.Count} elements {v.Shape}")}, nameof({p}));");
+            w.Line($"if ({p}.Length != {ioNames[k]}Length) throw new ArgumentException({Lit.S($"'{v.Name}' needs {(ElementTypes.BlockSize(v.Elem) > 1 ? v.Bytes + " bytes" : v.Shape.Count + " elements")} {v.Shape}")}, nameof({p}));");
             k++;
         }
         int nIn = g.Inputs.Count, nOut = g.Outputs.Count;
@@ -148,7 +149,7 @@ public static class ModelEmitter
         k = 0;
         foreach (var v in g.Inputs.Concat(g.Outputs))
         {
-            w.Line($"fixed ({EmitContext.T(v)}* p{k} = {Lit.Param(ioNames[k])})");
+            w.Line($"fixed ({EmitContext.StorageT(v)}* p{k} = {Lit.Param(ioNames[k])})");
             k++;
         }
         w.Open();
@@ -190,7 +191,7 @@ public static class ModelEmitter
                 if (v.AliasOf != null && !names.ContainsKey(v))
                 {
                     var r = Passes.MemoryPlanner.Root(v);
-                    names[v] = r.Elem == v.Elem ? names[r] : $"(({EmitContext.T(v)}*){names[r]})";
+                    names[v] = r.Elem == v.Elem ? names[r] : $"(({EmitContext.StorageT(v)}*){names[r]})";
                 }
 
         var ctx = new EmitContext(w, m, names);
@@ -245,7 +246,7 @@ public static class ModelEmitter
     private static void Declare(CSharpWriter w, Dictionary<Value, string> names, Value v, string storage, string what)
     {
         if (names.ContainsKey(v)) return;
-        string t = EmitContext.T(v);
+        string t = EmitContext.StorageT(v);
         string name = (v.IsConst ? "c" : "v") + v.Id.ToString(CultureInfo.InvariantCulture);
         names[v] = name;
         w.Line($"{t}* {name} = ({t}*){storage}; // {Lit.Comment(what)} {v.Type}");

@@ -65,46 +65,74 @@ public sealed class ShapeOp : OpDef
         throw Error(n, Codes.UnboundDim, $"Shape of {n.Inputs[0]!.Shape} is not static; bind the symbolic dims with --dim or --shape");
 }
 
-/// <summary>Cast (opset 1-21) between numeric types: C# conversion semantics (float to int truncates toward zero).</summary>
+/// <summary>
+/// Cast (opset 1-25) between numeric types, bool, float16 and bfloat16: float to integer truncates toward zero,
+/// narrowing floats round to nearest even (bfloat16 through float32), to bool is x != 0. The same type is a copy.
+/// </summary>
 public sealed class CastOp : OpDef
 {
     public override string Op => "Cast";
 
     private static ElementType To(Node n) => n.Attrs.TryGetValue("to", out var a) ? (ElementType)a.I : throw Error(n, Codes.BadAttribute, "attribute 'to' is required");
 
-    public override void Infer(Node n)
+    public override void Infer(Node n) => Set(n, 0, Check(n, Input(n, 0).Elem, To(n)), InShape(n, 0));
+
+    /// <summary>Rejects casts the runtime cannot do; returns <paramref name="to"/>.</summary>
+    internal static ElementType Check(Node n, ElementType from, ElementType to)
     {
-        var to = To(n);
-        if (ElementTypes.CSharpName(to) == null || to is ElementType.BFloat16) throw Error(n, Codes.UnsupportedType, $"cast to {ElementTypes.Name(to)} is not supported");
-        if (ElementTypes.CSharpName(Input(n, 0).Elem) == null) throw Error(n, Codes.UnsupportedType, $"cast from {ElementTypes.Name(Input(n, 0).Elem)} is not supported");
-        Set(n, 0, to, InShape(n, 0));
+        if (Float8.Is(to) || Float8.Is(from))
+        {
+            if (from == ElementType.Bool || to == ElementType.Bool || from == ElementType.BFloat16 || to == ElementType.BFloat16 || Float8.Is(to) && Float8.Is(from) && to != from)
+                throw Error(n, Codes.UnsupportedType, $"cast from {ElementTypes.Name(from)} to {ElementTypes.Name(to)} is not supported");
+            return to;
+        }
+        if (ElementTypes.CSharpName(to) == null) throw Error(n, Codes.UnsupportedType, $"cast to {ElementTypes.Name(to)} is not supported");
+        if (ElementTypes.CSharpName(from) == null) throw Error(n, Codes.UnsupportedType, $"cast from {ElementTypes.Name(from)} is not supported");
+        if (from == ElementType.Bool && to == ElementType.BFloat16 || from == ElementType.BFloat16 && to == ElementType.Bool)
+            throw Error(n, Codes.UnsupportedType, "cast between bool and bfloat16 is not supported");
+        return to;
     }
 
-    public override TensorData[]? Fold(Node n)
+    public override TensorData[]? Fold(Node n) => FoldCast(Input(n, 0), To(n));
+
+    internal static TensorData[]? FoldCast(Value x, ElementType to)
     {
-        var x = Input(n, 0);
-        if (!ConstEval.Foldable(x)) return null;
-        var to = To(n);
-        if (ConstEval.IsFloat(x.Elem)) return [ConstEval.IsFloat(to) ? ConstEval.FromDoubles(to, x.Const!.ToDouble(x.Elem)) : ConstEval.FromLongs(to, Array.ConvertAll(x.Const!.ToDouble(x.Elem), v => to == ElementType.Bool ? (v != 0 ? 1L : 0L) : (long)v))];
+        if (!ConstEval.Foldable(x) || Float8.Is(to)) return null;
+        if (ConstEval.IsFloat(x.Elem)) return [ConstEval.IsFloat(to) ? ConstEval.FromDoubles(to, x.Const!.ToDouble(x.Elem)) : ConstEval.FromLongs(to, Array.ConvertAll(x.Const!.ToDouble(x.Elem), v => to == ElementType.Bool ? (v != 0 ? 1L : 0L) : double.IsNaN(v) ? 0L : (long)v))];
         return [ConstEval.FromLongs(to, x.Const!.ToInt64(x.Elem))];
     }
 
-    public override void Select(Node n) => n.Kernel = n.Inputs[0]!.Elem == To(n) ? "copy" : "Cast.Run";
+    public override void Select(Node n) => n.Kernel = SelectCast(n.Inputs[0]!.Elem, n.Outputs[0].Elem);
 
-    public override void Emit(Node n, EmitContext e)
-    {
-        var x = n.Inputs[0]!;
-        var y = n.Outputs[0];
-        if (n.Kernel == "copy") { e.W.Line($"DataMovement.Copy({e.P(x)}, {e.P(y)}, {y.Bytes});"); return; }
-        e.W.Line($"for (long i = 0; i < {y.Shape.Count}; i++) {e.P(y)}[i] = {CastExpr(x.Elem, y.Elem, $"{e.P(x)}[i]")};");
-    }
+    internal static string SelectCast(ElementType from, ElementType to) =>
+        from == to ? "copy"
+        : Float8.Is(to) ? "Cast.ToFloat8"
+        : Float8.Is(from) ? "Cast.FromFloat8"
+        : to == ElementType.Bool ? "Cast.ToBool"
+        : from == ElementType.Bool ? "Cast.FromBool"
+        : to == ElementType.BFloat16 ? "Cast.ToBFloat16"
+        : from == ElementType.BFloat16 ? "Cast.FromBFloat16"
+        : "Cast.Convert";
 
-    private static string CastExpr(ElementType from, ElementType to, string v)
+    public override void Emit(Node n, EmitContext e) => EmitCast(n, e, n.Inputs[0]!, n.Outputs[0]);
+
+    internal static void EmitCast(Node n, EmitContext e, Value x, Value y)
     {
-        string t = ElementTypes.CSharpName(to)!;
-        if (to == ElementType.Bool) return from == ElementType.Float16 ? $"{v} != (Half)0" : $"{v} != 0";
-        if (from == ElementType.Bool) return $"({t})({v} ? 1 : 0)";
-        if (from == ElementType.Float16 && to != ElementType.Float && to != ElementType.Double) return $"({t})(float){v}";
-        return $"({t}){v}";
+        string tx = EmitContext.StorageT(x), ty = EmitContext.StorageT(y);
+        long count = y.Shape.Count;
+        switch (n.Kernel)
+        {
+            case "copy": e.W.Line($"DataMovement.Copy({e.P(x)}, {e.P(y)}, {y.Bytes});"); break;
+            case "Cast.ToBool": e.W.Line($"Cast.ToBool<{tx}>({e.P(x)}, {e.P(y)}, {count});"); break;
+            case "Cast.FromBool": e.W.Line($"Cast.FromBool<{ty}>({e.P(x)}, {e.P(y)}, {count});"); break;
+            case "Cast.ToBFloat16": e.W.Line($"Cast.ToBFloat16<{tx}>({e.P(x)}, {e.P(y)}, {count});"); break;
+            case "Cast.FromBFloat16": e.W.Line($"Cast.FromBFloat16<{ty}>({e.P(x)}, {e.P(y)}, {count});"); break;
+            case "Cast.ToFloat8":
+                e.W.Line($"Cast.ToFloat8<{tx}>({e.P(x)}, {e.P(y)}, {count}, ElementType.{y.Elem}, saturate: {Lit.B(n.Int("saturate", 1) != 0)});");
+                break;
+            case "Cast.FromFloat8": e.W.Line($"Cast.FromFloat8<{ty}>({e.P(x)}, {e.P(y)}, {count}, ElementType.{x.Elem});"); break;
+            case "Cast.Convert": e.W.Line($"Cast.Convert<{tx}, {ty}>({e.P(x)}, {e.P(y)}, {count});"); break;
+            default: throw Error(n, Codes.UnsupportedType, $"cast from {ElementTypes.Name(x.Elem)} to {ElementTypes.Name(y.Elem)} is not supported");
+        }
     }
 }

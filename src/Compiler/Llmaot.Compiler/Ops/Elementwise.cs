@@ -5,53 +5,171 @@ using Llmaot.Runtime;
 
 namespace Llmaot.Ops;
 
-/// <summary>The table-driven elementwise families. Adding a unary or binary op is one row here plus its operator struct in the runtime.</summary>
+/// <summary>
+/// The table-driven elementwise families. Adding a unary or binary op is one row here plus its operator struct in the
+/// runtime (Kernels/UnaryOps.cs, ActivationOps.cs, BinaryOps.cs). Ops with their own rules live in Ops/Elementwise/.
+/// </summary>
 public static class ElementwiseOps
 {
+    private const double SeluAlpha = 1.67326319217681884765625, SeluGamma = 1.05070102214813232421875;
+
     public static IEnumerable<OpDef> All() =>
     [
-        new UnaryOp("Relu", "ReluOp", x => x > 0 ? x : 0),
-        new UnaryOp("Sigmoid", "SigmoidOp", x => 1 / (1 + Math.Exp(-x))),
-        new UnaryOp("Tanh", "TanhOp", Math.Tanh),
-        new BinaryOp("Add", "AddOp", (a, b) => a + b, (a, b) => a + b),
-        new BinaryOp("Sub", "SubOp", (a, b) => a - b, (a, b) => a - b),
-        new BinaryOp("Mul", "MulOp", (a, b) => a * b, (a, b) => a * b),
-        new BinaryOp("Div", "DivOp", (a, b) => a / b, (a, b) => b == 0 ? 0 : a / b),
+        // unary math (opset 6/13; trigonometric 7, hyperbolic 9)
+        new UnaryOp("Relu", "ReluOp", Types.Signed, x => x > 0 ? x : 0, x => x > 0 ? x : 0, floatStruct: "ReluOp"),
+        new UnaryOp("Sigmoid", "SigmoidOp", Types.Float, x => 1 / (1 + Math.Exp(-x)), floatStruct: "SigmoidOp"),
+        new UnaryOp("Tanh", "TanhOp", Types.Float, Math.Tanh, floatStruct: "TanhOp"),
+        new UnaryOp("Abs", "AbsOp", Types.Numeric, Math.Abs, Math.Abs),
+        new UnaryOp("Neg", "NegOp", Types.Signed, x => -x, x => -x),
+        new UnaryOp("Sqrt", "SqrtOp", Types.Float, Math.Sqrt),
+        new UnaryOp("Exp", "ExpOp", Types.Float, Math.Exp),
+        new UnaryOp("Log", "LogOp", Types.Float, Math.Log),
+        new UnaryOp("Reciprocal", "ReciprocalOp", Types.Float, x => 1 / x),
+        new UnaryOp("Floor", "FloorOp", Types.Float, Math.Floor),
+        new UnaryOp("Ceil", "CeilOp", Types.Float, Math.Ceiling),
+        new UnaryOp("Round", "RoundOp", Types.Float, x => Math.Round(x, MidpointRounding.ToEven)),
+        new UnaryOp("Sign", "SignOp", Types.Numeric, x => double.IsNaN(x) ? x : Math.Sign(x), x => Math.Sign(x), map: true),
+        new UnaryOp("Erf", "ErfOp", Types.Float, null, map: true),
+        new UnaryOp("Sin", "SinOp", Types.Float, Math.Sin),
+        new UnaryOp("Cos", "CosOp", Types.Float, Math.Cos),
+        new UnaryOp("Tan", "TanOp", Types.Float, Math.Tan, map: true),
+        new UnaryOp("Asin", "AsinOp", Types.Float, Math.Asin, map: true),
+        new UnaryOp("Acos", "AcosOp", Types.Float, Math.Acos, map: true),
+        new UnaryOp("Atan", "AtanOp", Types.Float, Math.Atan, map: true),
+        new UnaryOp("Sinh", "SinhOp", Types.Float, Math.Sinh, map: true),
+        new UnaryOp("Cosh", "CoshOp", Types.Float, Math.Cosh, map: true),
+        new UnaryOp("Asinh", "AsinhOp", Types.Float, Math.Asinh, map: true),
+        new UnaryOp("Acosh", "AcoshOp", Types.Float, Math.Acosh, map: true),
+        new UnaryOp("Atanh", "AtanhOp", Types.Float, Math.Atanh, map: true),
+        new UnaryOp("BitwiseNot", "BitNotOp", Types.Int, null, x => ~x),
+        new UnaryOp("Not", "NotOp", Types.Bool, null, x => x == 0 ? 1 : 0, boolAsByte: true),
+        // activations without parameters
+        new UnaryOp("Softsign", "SoftsignOp", Types.Float, x => x / (1 + Math.Abs(x))),
+        new UnaryOp("Softplus", "SoftplusOp", Types.Float, x => Math.Log(1 + Math.Exp(x))),
+        new UnaryOp("HardSwish", "HardSwishOp", Types.Float, x => x * Math.Max(0, Math.Min(1, x / 6 + 0.5))),
+        new UnaryOp("Mish", "MishOp", Types.Float, x => x * Math.Tanh(Math.Log(1 + Math.Exp(x)))),
+        // activations with attributes (alpha, beta)
+        new ParamUnaryOp("LeakyRelu", "LeakyReluOp", n => (n.Float("alpha", 0.01f), 0)),
+        new ParamUnaryOp("Elu", "EluOp", n => (n.Float("alpha", 1f), 0)),
+        new ParamUnaryOp("Selu", "SeluOp", n => (n.Attrs.ContainsKey("alpha") ? n.Float("alpha", 0) : SeluAlpha, n.Attrs.ContainsKey("gamma") ? n.Float("gamma", 0) : SeluGamma)),
+        new ParamUnaryOp("Celu", "CeluOp", n => (n.Float("alpha", 1f), 0)),
+        new ParamUnaryOp("HardSigmoid", "HardSigmoidOp", n => (n.Float("alpha", 0.2f), n.Float("beta", 0.5f))),
+        new ParamUnaryOp("ThresholdedRelu", "ThresholdedReluOp", n => (n.Float("alpha", 1f), 0)),
+        new ParamUnaryOp("Shrink", "ShrinkOp", n => (n.Float("lambd", 0.5f), n.Float("bias", 0f))),
+        new ParamUnaryOp("Swish", "SwishOp", n => (n.Float("alpha", 1f), 0)),
+        new GeluOp(), new ClipOp(), new IsNaNOp(), new IsInfOp(),
+        // binary arithmetic with broadcasting
+        new BinaryOp("Add", "AddOp", Types.Numeric, (a, b) => a + b, (a, b) => a + b),
+        new BinaryOp("Sub", "SubOp", Types.Numeric, (a, b) => a - b, (a, b) => a - b),
+        new BinaryOp("Mul", "MulOp", Types.Numeric, (a, b) => a * b, (a, b) => a * b),
+        new BinaryOp("Div", "DivOp", Types.Numeric, (a, b) => a / b, (a, b) => b == 0 ? 0 : a / b),
+        new BinaryOp("Mod", n => n.Int("fmod", 0) == 1 ? "FModOp" : "ModOp", Types.Numeric, null, null),
+        new BinaryOp("BitShift", n => n.Str("direction", "") == "LEFT" ? "ShiftLeftOp" : "ShiftRightOp", Types.UnsignedInt, null, null),
+        new BinaryOp("BitwiseAnd", "BitAndOp", Types.Int, null, (a, b) => a & b),
+        new BinaryOp("BitwiseOr", "BitOrOp", Types.Int, null, (a, b) => a | b),
+        new BinaryOp("BitwiseXor", "BitXorOp", Types.Int, null, (a, b) => a ^ b),
+        new BinaryOp("And", "BitAndOp", Types.Bool, null, (a, b) => a & b, boolAsByte: true),
+        new BinaryOp("Or", "BitOrOp", Types.Bool, null, (a, b) => a | b, boolAsByte: true),
+        new BinaryOp("Xor", "BitXorOp", Types.Bool, null, (a, b) => a ^ b, boolAsByte: true),
+        new BinaryOp("PRelu", "PReluOp", Types.Signed, (a, b) => a >= 0 ? a : a * b, (a, b) => a >= 0 ? a : a * b),
+        new PowOp(),
+        // comparisons (bool output)
+        new CompareOp("Less", "LessOp", (a, b) => a < b, (a, b) => a < b),
+        new CompareOp("LessOrEqual", "LessOrEqualOp", (a, b) => a <= b, (a, b) => a <= b),
+        new CompareOp("Greater", "GreaterOp", (a, b) => a > b, (a, b) => a > b),
+        new CompareOp("GreaterOrEqual", "GreaterOrEqualOp", (a, b) => a >= b, (a, b) => a >= b),
+        new CompareOp("Equal", "EqualOp", (a, b) => a == b, (a, b) => a == b),
+        new WhereOp(),
+        // variadic with broadcasting
+        new VariadicOp("Max", "MaxOp", Math.Max, Math.Max),
+        new VariadicOp("Min", "MinOp", Math.Min, Math.Min),
+        new VariadicOp("Sum", "AddOp", (a, b) => a + b, (a, b) => a + b),
+        new VariadicOp("Mean", "AddOp", (a, b) => a + b, null),
+        // inference-time identities and conversions
+        new DropoutOp(), new CastLikeOp(), new BitCastOp(),
     ];
 }
 
-/// <summary>y = f(x) elementwise; float32. <c>Struct</c> names the runtime operator struct.</summary>
-public sealed class UnaryOp(string op, string structName, Func<double, double> f) : OpDef
+/// <summary>
+/// y = f(x) elementwise for the types in the row. <c>Struct</c> names the runtime operator struct, generic over the
+/// element type (<c>AbsOp&lt;T&gt;</c>); <c>floatStruct</c> is an older float-only struct kept for float32. Map rows
+/// run the scalar <c>Elementwise.Map</c> skeleton; the others the vectorized <c>Elementwise.Unary</c>.
+/// Bool rows (Not) run on the bytes 0/1.
+/// </summary>
+public sealed class UnaryOp(string op, string structName, ElementType[] types, Func<double, double>? fd, Func<long, long>? fl = null,
+    bool map = false, string? floatStruct = null, bool boolAsByte = false) : OpDef
 {
     public override string Op => op;
 
     public override void Infer(Node n)
     {
         var x = Input(n, 0);
-        RequireFloat(n, x);
+        Ew.Require(n, x, types);
         Set(n, 0, x.Elem, InShape(n, 0));
     }
 
     public override TensorData[]? Fold(Node n)
     {
         var x = Input(n, 0);
-        if (!ConstEval.Foldable(x)) return null;
-        return [ConstEval.FromDoubles(x.Elem, Array.ConvertAll(x.Const!.ToDouble(x.Elem), v => f(v)))];
+        return Ew.FoldN(n, x.Elem, fd == null ? null : a => fd(a[0]), fl == null ? null : a => fl(a[0]));
     }
 
-    public override void Select(Node n) => n.Kernel = $"Elementwise.Unary<{structName}>";
+    public override void Select(Node n) => n.Kernel = $"Elementwise.{(map ? "Map" : "Unary")}<{structName}>";
 
     public override void Emit(Node n, EmitContext e)
     {
         var x = n.Inputs[0]!;
         var y = n.Outputs[0];
-        e.W.Line($"Elementwise.Unary<{structName}, float>({e.P(x)}, {e.P(y)}, {y.Shape.Count});");
+        long count = y.Shape.Count;
+        if (boolAsByte)
+        {
+            e.W.Line($"Elementwise.Unary<{structName}, byte>({Ew.Ptr(e, x, "byte")}, {Ew.Ptr(e, y, "byte")}, {count});");
+            return;
+        }
+        string t = EmitContext.T(y);
+        string s = floatStruct != null && y.Elem == ElementType.Float ? floatStruct : $"{structName}<{t}>";
+        if (map) e.W.Line($"Elementwise.Map<{s}, {t}, {t}>({e.P(x)}, {e.P(y)}, {count});");
+        else e.W.Line($"Elementwise.Unary<{s}, {t}>({e.P(x)}, {e.P(y)}, {count});");
     }
 }
 
-/// <summary>y = a op b with multidirectional broadcasting.</summary>
-public sealed class BinaryOp(string op, string structName, Func<double, double, double> fd, Func<long, long, long> fl) : OpDef
+/// <summary>
+/// y = f(x; alpha, beta) elementwise, float types, with the parameters from the node's attributes baked in as
+/// literals: LeakyRelu (6/16), Elu (6), Selu (6), Celu (12), HardSigmoid (6), ThresholdedRelu (10), Shrink (9), Swish (24).
+/// </summary>
+public sealed class ParamUnaryOp(string op, string structName, Func<Node, (double Alpha, double Beta)> parameters) : OpDef
 {
+    public override string Op => op;
+
+    public override void Infer(Node n)
+    {
+        var x = Input(n, 0);
+        Ew.Require(n, x, op == "Shrink" ? Types.Numeric : Types.Float);
+        Set(n, 0, x.Elem, InShape(n, 0));
+    }
+
+    public override void Select(Node n) => n.Kernel = $"Elementwise.UnaryParam<{structName}>";
+
+    public override void Emit(Node n, EmitContext e)
+    {
+        var x = n.Inputs[0]!;
+        var y = n.Outputs[0];
+        string t = EmitContext.T(y);
+        var (a, b) = parameters(n);
+        e.W.Line($"Elementwise.UnaryParam<{structName}<{t}>, {t}>({e.P(x)}, {e.P(y)}, {y.Shape.Count}, alpha: {Ew.Literal(y.Elem, a)}, beta: {Ew.Literal(y.Elem, b)});");
+    }
+}
+
+/// <summary>
+/// y = a op b with multidirectional broadcasting, for the types in the row (Add/Sub/Mul/Div 7/13/14, Mod 10/13,
+/// BitShift 11, Bitwise* 18, And/Or/Xor 7, PRelu 9/16 with the slope broadcast to x). Bool rows run on bytes 0/1.
+/// </summary>
+public sealed class BinaryOp(string op, Func<Node, string> structFor, ElementType[] types, Func<double, double, double>? fd, Func<long, long, long>? fl,
+    bool boolAsByte = false) : OpDef
+{
+    public BinaryOp(string op, string structName, ElementType[] types, Func<double, double, double>? fd, Func<long, long, long>? fl, bool boolAsByte = false)
+        : this(op, _ => structName, types, fd, fl, boolAsByte) { }
+
     public override string Op => op;
 
     public override void Infer(Node n)
@@ -59,35 +177,12 @@ public sealed class BinaryOp(string op, string structName, Func<double, double, 
         var a = Input(n, 0);
         var b = Input(n, 1);
         if (a.Elem != b.Elem) throw Error(n, Codes.UnsupportedType, $"inputs are {ElementTypes.Name(a.Elem)} and {ElementTypes.Name(b.Elem)}; ONNX requires one type");
+        Ew.Require(n, a, types);
         Set(n, 0, a.Elem, Broadcast(n, InShape(n, 0), InShape(n, 1)));
     }
 
-    public override TensorData[]? Fold(Node n)
-    {
-        var a = Input(n, 0);
-        var b = Input(n, 1);
-        if (!ConstEval.Foldable(a) || !ConstEval.Foldable(b)) return null;
-        var outShape = n.Outputs[0].Shape.ToLongs();
-        long count = n.Outputs[0].Shape.Count;
-        var sa = a.Shape.ToLongs();
-        var sb = b.Shape.ToLongs();
-        if (ConstEval.IsFloat(a.Elem))
-        {
-            var va = a.Const!.ToDouble(a.Elem);
-            var vb = b.Const!.ToDouble(b.Elem);
-            var r = new double[count];
-            for (long i = 0; i < count; i++) r[i] = fd(va[ConstEval.BroadcastIndex(i, outShape, sa)], vb[ConstEval.BroadcastIndex(i, outShape, sb)]);
-            return [ConstEval.FromDoubles(a.Elem, r)];
-        }
-        else
-        {
-            var va = a.Const!.ToInt64(a.Elem);
-            var vb = b.Const!.ToInt64(b.Elem);
-            var r = new long[count];
-            for (long i = 0; i < count; i++) r[i] = fl(va[ConstEval.BroadcastIndex(i, outShape, sa)], vb[ConstEval.BroadcastIndex(i, outShape, sb)]);
-            return [ConstEval.FromLongs(a.Elem, r)];
-        }
-    }
+    public override TensorData[]? Fold(Node n) =>
+        Ew.FoldN(n, n.Inputs[0]!.Elem, fd == null ? null : v => fd(v[0], v[1]), fl == null ? null : v => fl(v[0], v[1]));
 
     /// <summary>
     /// Collapses the broadcast into the fewest dims: adjacent dims merge when both inputs broadcast them the same way.
@@ -95,67 +190,52 @@ public sealed class BinaryOp(string op, string structName, Func<double, double, 
     /// </summary>
     public static (long[] Shape, long[] AStrides, long[] BStrides) Collapse(long[] outShape, long[] aShape, long[] bShape)
     {
-        int r = outShape.Length;
-        long[] Pad(long[] s) => Enumerable.Repeat(1L, r - s.Length).Concat(s).ToArray();
-        var pa = Pad(aShape);
-        var pb = Pad(bShape);
-        var dims = new List<long>();
-        var fa = new List<bool>();
-        var fb = new List<bool>();
-        for (int i = 0; i < r; i++)
-        {
-            if (outShape[i] == 1) continue;
-            bool ba = pa[i] != 1, bb = pb[i] != 1;
-            if (dims.Count > 0 && fa[^1] == ba && fb[^1] == bb) dims[^1] *= outShape[i];
-            else { dims.Add(outShape[i]); fa.Add(ba); fb.Add(bb); }
-        }
-        var strA = new long[dims.Count];
-        var strB = new long[dims.Count];
-        long accA = 1, accB = 1;
-        for (int i = dims.Count - 1; i >= 0; i--)
-        {
-            strA[i] = fa[i] ? accA : 0;
-            strB[i] = fb[i] ? accB : 0;
-            if (fa[i]) accA *= dims[i];
-            if (fb[i]) accB *= dims[i];
-        }
-        return (dims.ToArray(), strA, strB);
+        var (dims, s) = Ew.Collapse(outShape, aShape, bShape);
+        return (dims, s[0], s[1]);
     }
 
-    public override void Select(Node n)
+    /// <summary>The skeleton for a broadcast: Binary (same shapes), BinaryScalarRight/Left (one side is one value) or BinaryBroadcast.</summary>
+    public static string Skeleton(long[] outShape, long[] aShape, long[] bShape)
     {
-        var (shape, sa, sb) = Collapse(n.Outputs[0].Shape.ToLongs(), n.Inputs[0]!.Shape.ToLongs(), n.Inputs[1]!.Shape.ToLongs());
+        var (shape, sa, sb) = Collapse(outShape, aShape, bShape);
         bool aFull = sa.Length == shape.Length && sa.All(s => s != 0), bFull = sb.All(s => s != 0);
         bool aOne = sa.All(s => s == 0), bOne = sb.All(s => s == 0);
-        n.Kernel = shape.Length <= 1 && aFull && bFull ? "Binary"
+        return shape.Length <= 1 && aFull && bFull ? "Binary"
             : bOne ? "BinaryScalarRight"
             : aOne ? "BinaryScalarLeft"
             : "BinaryBroadcast";
-        n.Kernel = $"Elementwise.{n.Kernel}<{structName}>";
     }
+
+    public override void Select(Node n) =>
+        n.Kernel = $"Elementwise.{Skeleton(n.Outputs[0].Shape.ToLongs(), n.Inputs[0]!.Shape.ToLongs(), n.Inputs[1]!.Shape.ToLongs())}<{structFor(n)}>";
 
     public override void Emit(Node n, EmitContext e)
     {
-        var a = n.Inputs[0]!;
-        var b = n.Inputs[1]!;
-        var y = n.Outputs[0];
-        string t = EmitContext.T(y);
-        string op = $"{structName}<{t}>, {t}";
+        string t = boolAsByte ? "byte" : EmitContext.T(n.Outputs[0]);
+        EmitBinary(e, n.Kernel!.Split('<')[0], $"{structFor(n)}<{t}>", t, n.Inputs[0]!, n.Inputs[1]!, n.Outputs[0]);
+    }
+
+    /// <summary>Writes y = op(a, b) with the chosen skeleton; <paramref name="t"/> is the C# element type the kernel runs on.</summary>
+    public static void EmitBinary(EmitContext e, string kernel, string opStruct, string t, Value a, Value b, Value y)
+    {
+        string op = $"{opStruct}, {t}";
         long count = y.Shape.Count;
-        var (shape, sa, sb) = Collapse(y.Shape.ToLongs(), a.Shape.ToLongs(), b.Shape.ToLongs());
-        switch (n.Kernel!.Split('<')[0])
+        string pa = Ew.Ptr(e, a, t), pb = Ew.Ptr(e, b, t), py = Ew.Ptr(e, y, t);
+        bool plain = EmitContext.T(a) == t;
+        switch (kernel)
         {
             case "Elementwise.Binary":
-                e.W.Line($"Elementwise.Binary<{op}>({e.P(a)}, {e.P(b)}, {e.P(y)}, {count});");
+                e.W.Line($"Elementwise.Binary<{op}>({pa}, {pb}, {py}, {count});");
                 break;
             case "Elementwise.BinaryScalarRight":
-                e.W.Line($"Elementwise.BinaryScalarRight<{op}>({e.P(a)}, {(EmitContext.TryScalar(b, out var lb) ? lb : "*" + e.P(b))}, {e.P(y)}, {count});");
+                e.W.Line($"Elementwise.BinaryScalarRight<{op}>({pa}, {(plain ? Ew.Scalar(e, b) : "*" + pb)}, {py}, {count});");
                 break;
             case "Elementwise.BinaryScalarLeft":
-                e.W.Line($"Elementwise.BinaryScalarLeft<{op}>({(EmitContext.TryScalar(a, out var la) ? la : "*" + e.P(a))}, {e.P(b)}, {e.P(y)}, {count});");
+                e.W.Line($"Elementwise.BinaryScalarLeft<{op}>({(plain ? Ew.Scalar(e, a) : "*" + pa)}, {pb}, {py}, {count});");
                 break;
             default:
-                e.W.Line($"Elementwise.BinaryBroadcast<{op}>({e.P(a)}, {e.P(b)}, {e.P(y)}, {EmitContext.Ints(shape)}, {EmitContext.Ints(sa)}, {EmitContext.Ints(sb)});");
+                var (shape, sa, sb) = Collapse(y.Shape.ToLongs(), a.Shape.ToLongs(), b.Shape.ToLongs());
+                e.W.Line($"Elementwise.BinaryBroadcast<{op}>({pa}, {pb}, {py}, {EmitContext.Ints(shape)}, {EmitContext.Ints(sa)}, {EmitContext.Ints(sb)});");
                 break;
         }
     }

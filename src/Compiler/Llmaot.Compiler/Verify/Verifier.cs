@@ -86,7 +86,7 @@ public static unsafe class Verifier
         var e = ToDoubles(expected);
         double maxAbs = 0, maxRel = 0;
         bool pass = true;
-        bool exact = !(actual.Type is ElementType.Float or ElementType.Double or ElementType.Float16 or ElementType.BFloat16);
+        bool exact = !(actual.Type is ElementType.Float or ElementType.Double or ElementType.Float16 or ElementType.BFloat16) || Float8.Is(actual.Type);
         for (long i = 0; i < a.Length; i++)
         {
             double x = a[i], y = e[i];
@@ -142,6 +142,7 @@ public static unsafe class Verifier
             ElementType.Int64 => Array.ConvertAll(MemoryMarshal.Cast<byte, long>(b).ToArray(), x => (double)x),
             ElementType.UInt64 => Array.ConvertAll(MemoryMarshal.Cast<byte, ulong>(b).ToArray(), x => (double)x),
             ElementType.Int4 or ElementType.UInt4 or ElementType.Int2 or ElementType.UInt2 => Unpack(t),
+            _ when Float8.Is(t.Type) => Array.ConvertAll(b.ToArray(), x => Float8.Decode(x, t.Type)),
             _ => throw new NotSupportedException($"compare {t.Type}"),
         };
     }
