@@ -374,4 +374,41 @@ public static unsafe class Indexing
     /// <summary>Range count for bfloat16.</summary>
     public static long RangeCount(BFloat16 start, BFloat16 limit, BFloat16 delta) =>
         (long)Math.Max(Math.Ceiling(((float)limit - (float)start) / (double)(float)delta), 0);
+
+    /// <summary>
+    /// Col2Im (opset 18): x is [nc, K, L] with K = Π block and L = Π blocks (block positions per spatial dim); y is
+    /// [nc, image...] = Σ over (k, l) of x[c, k, l] placed at pos_d = l_d·stride_d - padBegin_d + k_d·dilation_d
+    /// (positions outside the image are dropped). Spatial rank at most <see cref="MaxRank"/>.
+    /// </summary>
+    public static void Col2Im<T>(T* x, T* y, long nc, ReadOnlySpan<int> image, ReadOnlySpan<int> block, ReadOnlySpan<int> blocks,
+        ReadOnlySpan<int> dilations, ReadOnlySpan<int> padsBegin, ReadOnlySpan<int> strides) where T : unmanaged, INumber<T>
+    {
+        int r = image.Length;
+        long img = 1, kk = 1, ll = 1;
+        for (int d = 0; d < r; d++) { img *= image[d]; kk *= block[d]; ll *= blocks[d]; }
+        Strided.Fill(y, nc * img, T.Zero);
+        Span<int> k = stackalloc int[MaxRank];
+        Span<int> l = stackalloc int[MaxRank];
+        for (long c = 0; c < nc; c++)
+            for (long kf = 0; kf < kk; kf++)
+            {
+                long rem = kf;
+                for (int d = r - 1; d >= 0; d--) { k[d] = (int)(rem % block[d]); rem /= block[d]; }
+                T* px = x + (c * kk + kf) * ll;
+                for (long lf = 0; lf < ll; lf++)
+                {
+                    rem = lf;
+                    for (int d = r - 1; d >= 0; d--) { l[d] = (int)(rem % blocks[d]); rem /= blocks[d]; }
+                    long off = 0;
+                    bool inside = true;
+                    for (int d = 0; d < r; d++)
+                    {
+                        long pos = (long)l[d] * strides[d] - padsBegin[d] + (long)k[d] * dilations[d];
+                        if ((ulong)pos >= (ulong)image[d]) { inside = false; break; }
+                        off = off * image[d] + pos;
+                    }
+                    if (inside) y[c * img + off] += px[lf];
+                }
+            }
+    }
 }

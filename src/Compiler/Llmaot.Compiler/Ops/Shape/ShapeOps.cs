@@ -10,7 +10,7 @@ public static class ShapeOps
         new SplitOp(), new PadOp(), new CenterCropPadOp(), new TriluOp(),
         new GatherElementsOp(), new GatherNDOp(), new ScatterElementsOp(), new ScatterElementsOp("Scatter"), new ScatterNDOp(),
         new OneHotOp(), new CumulativeOp("CumSum"), new CumulativeOp("CumProd"), new TopKOp(),
-        new ArgExtremeOp("ArgMax"), new ArgExtremeOp("ArgMin"), new ReverseSequenceOp(),
+        new ArgExtremeOp("ArgMax"), new ArgExtremeOp("ArgMin"), new ReverseSequenceOp(), new Col2ImOp(),
         new DataDependentOp("NonZero"), new DataDependentOp("Unique"), new DataDependentOp("Compress"), new DataDependentOp("NonMaxSuppression"),
     ];
 }
