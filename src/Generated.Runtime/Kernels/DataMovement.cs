@@ -184,8 +184,9 @@ public static unsafe class Strided
     }
 
     /// <summary>
-    /// y (<paramref name="outShape"/>) = x (<paramref name="inShape"/>) placed at <paramref name="begin"/> (negative crops),
-    /// the rest filled by <paramref name="mode"/> (with <paramref name="value"/> for <see cref="PadMode.Constant"/>).
+    /// y (<paramref name="outShape"/>) = x (<paramref name="inShape"/>) placed at <paramref name="begin"/>, the rest filled by
+    /// <paramref name="mode"/> (with <paramref name="value"/> for <see cref="PadMode.Constant"/>). Negative pads (begin, or
+    /// end = out - in - begin) first crop x; reflect, edge and wrap then work on the cropped window, as ONNX specifies.
     /// Covers Pad (opset 1-21) and CenterCropPad. Rank at most <see cref="MaxRank"/>.
     /// </summary>
     public static void Pad<T>(T* x, T* y, ReadOnlySpan<int> inShape, ReadOnlySpan<int> outShape, ReadOnlySpan<int> begin, PadMode mode, T value) where T : unmanaged
@@ -196,11 +197,22 @@ public static unsafe class Strided
         foreach (var d in outShape) total *= d;
         if (total == 0) return;
         Span<long> inStride = stackalloc long[MaxRank];
+        Span<int> lo = stackalloc int[MaxRank];
+        Span<int> n = stackalloc int[MaxRank];
+        Span<int> b = stackalloc int[MaxRank];
         long s = 1;
-        for (int d = rank - 1; d >= 0; d--) { inStride[d] = s; s *= inShape[d]; }
+        for (int d = rank - 1; d >= 0; d--)
+        {
+            inStride[d] = s;
+            s *= inShape[d];
+            int end = outShape[d] - inShape[d] - begin[d];
+            lo[d] = Math.Max(0, -begin[d]);
+            n[d] = inShape[d] - lo[d] - Math.Max(0, -end);
+            b[d] = Math.Max(0, begin[d]);
+        }
         Span<int> idx = stackalloc int[MaxRank];
         idx.Clear();
-        int last = rank - 1, inner = outShape[last], inLast = inShape[last], b = begin[last];
+        int last = rank - 1, inner = outShape[last];
         for (long o = 0; o < total; o += inner)
         {
             T* py = y + o;
@@ -208,17 +220,17 @@ public static unsafe class Strided
             bool fill = false;
             for (int d = 0; d < last; d++)
             {
-                long si = Source(idx[d], begin[d], inShape[d], mode);
+                long si = Source(idx[d], b[d], n[d], mode);
                 if (si < 0) { fill = true; break; }
-                off += si * inStride[d];
+                off += (lo[d] + si) * inStride[d];
             }
             if (fill) new Span<T>(py, inner).Fill(value);
             else
             {
-                T* px = x + off;
+                T* px = x + off + lo[last];
                 for (int i = 0; i < inner; i++)
                 {
-                    long si = Source(i, b, inLast, mode);
+                    long si = Source(i, b[last], n[last], mode);
                     py[i] = si < 0 ? value : px[si];
                 }
             }
