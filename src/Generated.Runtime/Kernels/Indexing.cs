@@ -411,4 +411,50 @@ public static unsafe class Indexing
                 }
             }
     }
+
+    /// <summary>
+    /// NonZero (opset 9, 13): y [rank, count] holds the coordinates of x's non-zero elements in row-major order.
+    /// Returns false, writing nothing, unless x has exactly <paramref name="count"/> of them (the compiled output size).
+    /// </summary>
+    public static bool NonZero<T>(T* x, long* y, ReadOnlySpan<int> shape, long count) where T : unmanaged
+    {
+        long total = 1;
+        foreach (var d in shape) total *= d;
+        long found = 0;
+        for (long i = 0; i < total; i++) if (!EqualityComparer<T>.Default.Equals(x[i], default)) found++;
+        if (found != count) return false;
+        int rank = shape.Length;
+        long k = 0;
+        for (long i = 0; i < total; i++)
+        {
+            if (EqualityComparer<T>.Default.Equals(x[i], default)) continue;
+            long rem = i;
+            for (int d = rank - 1; d >= 0; d--) { y[d * count + k] = rem % shape[d]; rem /= shape[d]; }
+            k++;
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// Compress (opset 9, 11): x is [outer, n, innerBytes]; keeps the entries j &lt; min(n, condLength) whose
+    /// condition is true, y [outer, count, innerBytes]. Returns false, writing nothing, unless exactly
+    /// <paramref name="count"/> are kept (the compiled output size).
+    /// </summary>
+    public static bool Compress(byte* x, bool* condition, byte* y, long outer, long n, long innerBytes, long condLength, long count)
+    {
+        long m = Math.Min(n, condLength), kept = 0;
+        for (long j = 0; j < m; j++) if (condition[j]) kept++;
+        if (kept != count) return false;
+        for (long o = 0; o < outer; o++)
+        {
+            byte* dst = y + o * count * innerBytes;
+            for (long j = 0; j < m; j++)
+                if (condition[j])
+                {
+                    Buffer.MemoryCopy(x + (o * n + j) * innerBytes, dst, innerBytes, innerBytes);
+                    dst += innerBytes;
+                }
+        }
+        return true;
+    }
 }

@@ -131,4 +131,11 @@ public class ShapeOracleTests
         Assert.DoesNotContain("Strided.Copy", Oracle.Generate(path).Source);
         Oracle.Check(path);
     }
+
+    [Fact]
+    public void Compress_with_a_constant_condition_has_a_static_shape()
+    {
+        var w = One("Compress", [3, 4], ["c"], 11, ("axis", 1L)).Initializer("c", ElementType.Bool, [3], new byte[] { 1, 0, 1 });
+        Oracle.Check(Oracle.Save(w, "compress"));
+    }
 }
