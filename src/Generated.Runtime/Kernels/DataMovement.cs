@@ -93,6 +93,156 @@ public static unsafe class DataMovement
     }
 }
 
+/// <summary>How <see cref="Strided.Pad{T}"/> fills positions outside the input.</summary>
+public enum PadMode
+{
+    /// <summary>A constant value.</summary>
+    Constant,
+    /// <summary>Mirror without repeating the edge element: [a b c] -> b [a b c] b.</summary>
+    Reflect,
+    /// <summary>Repeat the edge element.</summary>
+    Edge,
+    /// <summary>Wrap around (periodic).</summary>
+    Wrap,
+}
+
+/// <summary>Strided copies, fills, pads and splits: the data-movement kernels behind Slice, Expand, Tile, Split, Pad and friends.</summary>
+public static unsafe class Strided
+{
+    /// <summary>Largest rank <see cref="Copy{T}"/> and <see cref="Pad{T}"/> accept.</summary>
+    public const int MaxRank = 16;
+
+    /// <summary>
+    /// y (contiguous, <paramref name="shape"/>) = x[offset + Σ idx[d]·strides[d]]: a strided view of x copied out. A stride
+    /// may be 0 (broadcast: Expand, Tile) or negative (reversed Slice). Rank at most <see cref="MaxRank"/>.
+    /// </summary>
+    public static void Copy<T>(T* x, T* y, ReadOnlySpan<int> shape, ReadOnlySpan<long> strides, long offset) where T : unmanaged
+    {
+        int rank = shape.Length;
+        if (rank == 0) { y[0] = x[offset]; return; }
+        long total = 1;
+        foreach (var d in shape) total *= d;
+        if (total == 0) return;
+        Span<int> idx = stackalloc int[MaxRank];
+        idx.Clear();
+        int inner = shape[rank - 1];
+        long si = strides[rank - 1];
+        long off = offset;
+        for (long o = 0; o < total; o += inner)
+        {
+            T* py = y + o;
+            T* px = x + off;
+            if (si == 1) Unsafe.CopyBlockUnaligned(py, px, (uint)(inner * sizeof(T)));
+            else if (si == 0) new Span<T>(py, inner).Fill(*px);
+            else for (int i = 0; i < inner; i++) py[i] = px[i * si];
+            for (int d = rank - 2; d >= 0; d--)
+            {
+                idx[d]++;
+                off += strides[d];
+                if (idx[d] < shape[d]) break;
+                off -= strides[d] * shape[d];
+                idx[d] = 0;
+            }
+        }
+    }
+
+    /// <summary>y[0..count) = value.</summary>
+    public static void Fill<T>(T* y, long count, T value) where T : unmanaged
+    {
+        for (long o = 0; o < count; o += int.MaxValue)
+            new Span<T>(y + o, (int)Math.Min(int.MaxValue, count - o)).Fill(value);
+    }
+
+    /// <summary>
+    /// Copies one Split output out of its source: for each of <paramref name="outer"/> rows, <paramref name="chunkBytes"/>
+    /// bytes go from src at <paramref name="srcOffsetBytes"/> within rows of <paramref name="srcRowBytes"/> to dst (rows packed).
+    /// </summary>
+    public static void SplitPart(byte* src, byte* dst, long outer, long chunkBytes, long srcRowBytes, long srcOffsetBytes)
+    {
+        for (long o = 0; o < outer; o++)
+            Buffer.MemoryCopy(src + o * srcRowBytes + srcOffsetBytes, dst + o * chunkBytes, chunkBytes, chunkBytes);
+    }
+
+    /// <summary>The input index that output index <paramref name="o"/> reads along one dim, or -1 for the constant.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static long Source(long o, long begin, long n, PadMode mode)
+    {
+        long i = o - begin;
+        if ((ulong)i < (ulong)n) return i;
+        if (n == 0) return -1;
+        switch (mode)
+        {
+            case PadMode.Edge: return i < 0 ? 0 : n - 1;
+            case PadMode.Wrap: return (i % n + n) % n;
+            case PadMode.Reflect:
+                if (n == 1) return 0;
+                long period = 2 * (n - 1);
+                i = (i % period + period) % period;
+                return i < n ? i : period - i;
+            default: return -1;
+        }
+    }
+
+    /// <summary>
+    /// y (<paramref name="outShape"/>) = x (<paramref name="inShape"/>) placed at <paramref name="begin"/>, the rest filled by
+    /// <paramref name="mode"/> (with <paramref name="value"/> for <see cref="PadMode.Constant"/>). Negative pads (begin, or
+    /// end = out - in - begin) first crop x; reflect, edge and wrap then work on the cropped window, as ONNX specifies.
+    /// Covers Pad (opset 1-21) and CenterCropPad. Rank at most <see cref="MaxRank"/>.
+    /// </summary>
+    public static void Pad<T>(T* x, T* y, ReadOnlySpan<int> inShape, ReadOnlySpan<int> outShape, ReadOnlySpan<int> begin, PadMode mode, T value) where T : unmanaged
+    {
+        int rank = outShape.Length;
+        if (rank == 0) { y[0] = x[0]; return; }
+        long total = 1;
+        foreach (var d in outShape) total *= d;
+        if (total == 0) return;
+        Span<long> inStride = stackalloc long[MaxRank];
+        Span<int> lo = stackalloc int[MaxRank];
+        Span<int> n = stackalloc int[MaxRank];
+        Span<int> b = stackalloc int[MaxRank];
+        long s = 1;
+        for (int d = rank - 1; d >= 0; d--)
+        {
+            inStride[d] = s;
+            s *= inShape[d];
+            int end = outShape[d] - inShape[d] - begin[d];
+            lo[d] = Math.Max(0, -begin[d]);
+            n[d] = inShape[d] - lo[d] - Math.Max(0, -end);
+            b[d] = Math.Max(0, begin[d]);
+        }
+        Span<int> idx = stackalloc int[MaxRank];
+        idx.Clear();
+        int last = rank - 1, inner = outShape[last];
+        for (long o = 0; o < total; o += inner)
+        {
+            T* py = y + o;
+            long off = 0;
+            bool fill = false;
+            for (int d = 0; d < last; d++)
+            {
+                long si = Source(idx[d], b[d], n[d], mode);
+                if (si < 0) { fill = true; break; }
+                off += (lo[d] + si) * inStride[d];
+            }
+            if (fill) new Span<T>(py, inner).Fill(value);
+            else
+            {
+                T* px = x + off + lo[last];
+                for (int i = 0; i < inner; i++)
+                {
+                    long si = Source(i, b[last], n[last], mode);
+                    py[i] = si < 0 ? value : px[si];
+                }
+            }
+            for (int d = last - 1; d >= 0; d--)
+            {
+                if (++idx[d] < outShape[d]) break;
+                idx[d] = 0;
+            }
+        }
+    }
+}
+
 /// <summary>Broadcasting copies.</summary>
 public static unsafe class Broadcasting
 {
