@@ -6,5 +6,7 @@ public static class NnOps
     public static IEnumerable<OpDef> All() =>
     [
         new AttentionOp(),
+        new ResizeOp("Resize"),
+        new ResizeOp("Upsample"),
     ];
 }
