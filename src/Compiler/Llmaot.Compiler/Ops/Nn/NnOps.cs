@@ -8,5 +8,6 @@ public static class NnOps
         new AttentionOp(),
         new ResizeOp("Resize"),
         new ResizeOp("Upsample"),
+        new ConvTransposeOp(),
     ];
 }
