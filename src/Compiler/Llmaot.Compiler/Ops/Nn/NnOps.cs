@@ -9,5 +9,7 @@ public static class NnOps
         new ResizeOp("Resize"),
         new ResizeOp("Upsample"),
         new ConvTransposeOp(),
+        new PoolOp("LpPool"),
+        new GlobalPoolOp("GlobalLpPool"),
     ];
 }
