@@ -9,6 +9,7 @@ public static class NnOps
         new ResizeOp("Resize"),
         new ResizeOp("Upsample"),
         new ConvTransposeOp(),
+        new RotaryEmbeddingOp(),
         new PoolOp("LpPool"),
         new GlobalPoolOp("GlobalLpPool"),
     ];
