@@ -10,6 +10,9 @@ public static class NnOps
         new ResizeOp("Upsample"),
         new ConvTransposeOp(),
         new RotaryEmbeddingOp(),
+        new RecurrentOp("RNN"),
+        new RecurrentOp("GRU"),
+        new RecurrentOp("LSTM"),
         new PoolOp("LpPool"),
         new GlobalPoolOp("GlobalLpPool"),
     ];
