@@ -13,6 +13,7 @@ public static class NnOps
         new RecurrentOp("RNN"),
         new RecurrentOp("GRU"),
         new RecurrentOp("LSTM"),
+        new EinsumOp(),
         new PoolOp("LpPool"),
         new GlobalPoolOp("GlobalLpPool"),
     ];
