@@ -152,7 +152,8 @@ public static class ConformanceRunner
             {
                 var t = first.Inputs[i];
                 string name = m.Graph.Inputs[i].Name;
-                if (freeze && t.Type is ElementType.Int64 or ElementType.Int32 or ElementType.Bool && t.Count <= 64)
+                // Small 1-D float inputs are parameters too (Resize's scales and roi).
+                if (freeze && (t.Type is ElementType.Int64 or ElementType.Int32 or ElementType.Bool && t.Count <= 64 || t.Type is ElementType.Float && t.Shape.Length == 1 && t.Count <= 16))
                 {
                     co.ConstInputs[name] = t;
                     c.Frozen.Add(i);

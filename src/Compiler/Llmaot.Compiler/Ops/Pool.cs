@@ -7,7 +7,9 @@ namespace Llmaot.Ops;
 
 /// <summary>
 /// MaxPool (opset 1-12+) and AveragePool (opset 1-19+), 1-D and 2-D, NCHW: kernel_shape, strides, pads, auto_pad,
-/// ceil_mode, dilations, count_include_pad. MaxPool's optional Indices output is not supported.
+/// ceil_mode, dilations, count_include_pad; LpPool (opset 1-22): y = (Σ |x|^p)^(1/p) over the window.
+/// float32 1-D/2-D pools run the tuned Pool kernels; 3-D pools, other types (double, float16, int8/uint8 MaxPool),
+/// LpPool and MaxPool's Indices output (flat NCHW index, storage_order 1: column-major) run the general PoolNd kernel.
 /// </summary>
 public sealed class PoolOp(string op) : OpDef
 {
@@ -22,25 +24,50 @@ public sealed class PoolOp(string op) : OpDef
 
     public override void Infer(Node n)
     {
-        RequireFloat(n, Input(n, 0));
+        var t = Input(n, 0).Elem;
+        if (!(t is ElementType.Float or ElementType.Double or ElementType.Float16 || IsMax && t is ElementType.Int8 or ElementType.UInt8))
+            throw Error(n, Codes.UnsupportedType, $"{op} does not support {ElementTypes.Name(t)} inputs");
         var x = InShape(n, 0);
-        if (x.Rank > 4) throw Error(n, Codes.UnsupportedOp, $"{x.Rank - 2}-D pooling is not supported yet (1-D and 2-D are)");
-        if (n.Outputs.Count > 1 && n.Outputs[1].Name.Length > 0 && !n.Outputs[1].Name.Contains(":unused"))
-            throw Error(n, Codes.UnsupportedOp, "MaxPool's Indices output is not supported; remove it from the graph");
-        if (!IsMax && n.Ints("dilations") is { } d && d.Any(v => v != 1) && n.Opset < 19)
+        if (x.Rank > 5) throw Error(n, Codes.UnsupportedOp, $"{x.Rank - 2}-D pooling is not supported (1-D to 3-D are)");
+        if (!IsMax && n.Ints("dilations") is { } d && d.Any(v => v != 1) && op == "AveragePool" && n.Opset < 19)
             throw Error(n, Codes.BadAttribute, "AveragePool dilations need opset 19");
-        if (IsMax && n.Int("storage_order", 0) != 0) throw Error(n, Codes.BadAttribute, "storage_order=1 only affects Indices, which is not supported");
         var g = Geometry(n);
         var dims = new List<Dim> { x[0], x[1] };
         dims.AddRange(g.Out.Select(o => Dim.Of(o)));
-        Set(n, 0, ElementType.Float, new Shape(dims.ToArray()));
+        Set(n, 0, t, new Shape(dims.ToArray()));
+        if (IsMax && HasIndices(n)) Set(n, 1, ElementType.Int64, new Shape(dims.ToArray()));
     }
 
-    public override void Select(Node n) => n.Kernel = IsMax ? "Pool.Max2D" : "Pool.Average2D";
+    private static bool HasIndices(Node n) => n.Outputs.Count > 1 && !n.Outputs[1].Name.Contains(":unused");
+
+    /// <summary>The float32 1-D/2-D fast kernels (Pool.Max2D, Pool.Average2D) or the general PoolNd path.</summary>
+    private bool Fast(Node n) => op != "LpPool" && n.Inputs[0]!.Elem == ElementType.Float && n.Inputs[0]!.Shape.Rank <= 4 && !(IsMax && HasIndices(n));
+
+    public override void Select(Node n) => n.Kernel = !Fast(n) ? (IsMax ? "PoolNd.Max" : "PoolNd.Reduce") : IsMax ? "Pool.Max2D" : "Pool.Average2D";
+
+    private static long[] To3(int[] v, int fill) => Enumerable.Repeat((long)fill, 3 - v.Length).Concat(v.Select(x => (long)x)).ToArray();
 
     public override void Emit(Node n, EmitContext e)
     {
         var g = Geometry(n);
+        if (!Fast(n))
+        {
+            var xs = n.Inputs[0]!.Shape.ToLongs();
+            string common = $"n: {xs[0]}, c: {xs[1]}, inDims: {EmitContext.Ints(To3(g.In, 1))}, outDims: {EmitContext.Ints(To3(g.Out, 1))},\n" +
+                $"    kernel: {EmitContext.Ints(To3(g.Kernel, 1))}, strides: {EmitContext.Ints(To3(g.Strides, 1))}, dilations: {EmitContext.Ints(To3(g.Dilations, 1))}, padsBegin: {EmitContext.Ints(To3(g.PadsBegin, 0))}";
+            if (IsMax)
+            {
+                string ind = HasIndices(n) ? e.P(n.Outputs[1]) : "(long*)null";
+                foreach (var line in $"PoolNd.Max({e.P(n.Inputs[0]!)}, {e.P(n.Outputs[0])}, {ind}, {common}, columnMajor: {Lit.B(n.Int("storage_order", 0) != 0)});".Split('\n')) e.W.Line(line);
+            }
+            else
+            {
+                double p = op == "LpPool" ? n.Int("p", 2) : 0;
+                foreach (var line in ($"PoolNd.Reduce({e.P(n.Inputs[0]!)}, {e.P(n.Outputs[0])}, {common},\n" +
+                    $"    padsEnd: {EmitContext.Ints(To3(g.PadsEnd, 0))}, countIncludePad: {Lit.B(n.Int("count_include_pad", 0) != 0)}, lpPower: {Lit.D(p)});").Split('\n')) e.W.Line(line);
+            }
+            return;
+        }
         var x = n.Inputs[0]!.Shape.ToInts();
         bool oneD = x.Length == 3;
         int H = oneD ? 1 : x[2], W = oneD ? x[2] : x[3];
@@ -64,7 +91,7 @@ public sealed class PoolOp(string op) : OpDef
     }
 }
 
-/// <summary>GlobalAveragePool and GlobalMaxPool (opset 1): reduce every spatial dim to 1.</summary>
+/// <summary>GlobalAveragePool, GlobalMaxPool and GlobalLpPool (opset 1, 2): reduce every spatial dim to 1 (Lp: (Σ |x|^p)^(1/p)).</summary>
 public sealed class GlobalPoolOp(string op) : OpDef
 {
     public override string Op => op;
@@ -77,11 +104,20 @@ public sealed class GlobalPoolOp(string op) : OpDef
         Set(n, 0, ElementType.Float, new Shape(x.Dims.Select((d, i) => i < 2 ? d : Dim.Of(1)).ToArray()));
     }
 
-    public override void Select(Node n) => n.Kernel = op == "GlobalAveragePool" ? "Pool.GlobalAverage" : "Pool.GlobalMax";
+    public override void Select(Node n) => n.Kernel = op == "GlobalAveragePool" ? "Pool.GlobalAverage" : op == "GlobalLpPool" ? "PoolNd.Reduce" : "Pool.GlobalMax";
 
     public override void Emit(Node n, EmitContext e)
     {
         var x = n.Inputs[0]!.Shape.ToLongs();
+        if (op == "GlobalLpPool")
+        {
+            var sp = x.Skip(2).ToList();
+            if (sp.Count > 3) throw Error(n, Codes.UnsupportedOp, "GlobalLpPool supports 1 to 3 spatial dims");
+            var dims = Enumerable.Repeat(1L, 3 - sp.Count).Concat(sp).ToArray();
+            e.W.Line($"PoolNd.Reduce({e.P(n.Inputs[0]!)}, {e.P(n.Outputs[0])}, n: {x[0]}, c: {x[1]}, inDims: {EmitContext.Ints(dims)}, outDims: [1, 1, 1],");
+            e.W.Line($"    kernel: {EmitContext.Ints(dims)}, strides: [1, 1, 1], dilations: [1, 1, 1], padsBegin: [0, 0, 0], padsEnd: [0, 0, 0], countIncludePad: false, lpPower: {Lit.D(n.Int("p", 2))});");
+            return;
+        }
         long spatial = x.Skip(2).Aggregate(1L, (a, b) => a * b);
         e.W.Line($"{n.Kernel}({e.P(n.Inputs[0]!)}, {e.P(n.Outputs[0])}, nc: {x[0] * x[1]}, spatial: {spatial});");
     }
