@@ -8,7 +8,8 @@ namespace Llmaot.Ops;
 /// <summary>
 /// BatchNormalization, inference mode (opset 1-15): Y = (X - mean) / sqrt(var + epsilon) * scale + B per channel (dim 1).
 /// With constant parameters it folds to Y = X * s + t (s, t per channel, computed at compile time), which
-/// fusion then merges into a preceding Conv. Training mode is rejected.
+/// fusion then merges into a preceding Conv (see <c>Passes.Lowering</c>). With runtime parameters it runs
+/// <c>Normalization.BatchNorm</c>. Training mode is rejected. float32.
 /// </summary>
 public sealed class BatchNormalizationOp : OpDef
 {
@@ -51,15 +52,15 @@ public sealed class BatchNormalizationOp : OpDef
         return (s, t);
     }
 
-    public override void Select(Node n)
-    {
-        if (Affine(n) == null) throw Error(n, Codes.UnsupportedOp, "BatchNormalization with non-constant parameters is not supported");
-        n.Kernel = "Elementwise.ChannelAffine";
-    }
+    public override void Select(Node n) => n.Kernel = Affine(n) == null ? "Normalization.BatchNorm" : "Elementwise.ChannelAffine";
 
     public override void Emit(Node n, EmitContext e)
     {
-        // The lowering pass turns constant BatchNormalization into Mul + Add before selection; reaching here means it could not.
-        throw Error(n, Codes.Internal, "BatchNormalization should have been lowered to Mul/Add");
+        // The lowering pass turns constant BatchNormalization into Mul + Add before selection; reaching here with constants means it could not.
+        if (Affine(n) != null) throw Error(n, Codes.Internal, "BatchNormalization should have been lowered to Mul/Add");
+        var xs = n.Inputs[0]!.Shape.ToLongs();
+        long spatial = xs.Skip(2).Aggregate(1L, (a, b) => a * b);
+        string P(int i) => e.P(n.Inputs[i]!);
+        e.W.Line($"Normalization.BatchNorm({P(0)}, scale: {P(1)}, bias: {P(2)}, mean: {P(3)}, var: {P(4)}, {e.P(n.Outputs[0])}, batch: {xs[0]}, channels: {xs[1]}, spatial: {spatial}, epsilon: {Lit.F(n.Float("epsilon", 1e-5f))});");
     }
 }
