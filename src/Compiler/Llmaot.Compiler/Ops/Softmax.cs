@@ -8,8 +8,8 @@ namespace Llmaot.Ops;
 /// <summary>
 /// Softmax and LogSoftmax. Opset &lt; 13: the input is coerced to 2-D at <c>axis</c> (default 1) and normalized over
 /// the flattened trailing dims. Opset 13+: normalized along <c>axis</c> (default -1). float32 runs the SIMD rows
-/// kernel (a non-last axis runs over a transposed view in scratch); double and float16 run a strided kernel that
-/// computes in double.
+/// kernel (a non-last axis runs over a transposed view in scratch), float16/bfloat16 the same through float32
+/// buffers; double runs a strided kernel that computes in double.
 /// </summary>
 public sealed class SoftmaxOp(string op) : OpDef
 {
@@ -18,8 +18,8 @@ public sealed class SoftmaxOp(string op) : OpDef
     public override void Infer(Node n)
     {
         var x = Input(n, 0);
-        if (x.Elem is not (ElementType.Float or ElementType.Double or ElementType.Float16))
-            throw Error(n, Codes.UnsupportedType, $"input '{x.Name}' is {ElementTypes.Name(x.Elem)}; {op} supports float, double and float16");
+        if (x.Elem is not (ElementType.Float or ElementType.Double or ElementType.Float16 or ElementType.BFloat16))
+            throw Error(n, Codes.UnsupportedType, $"input '{x.Name}' is {ElementTypes.Name(x.Elem)}; {op} supports float, double, float16 and bfloat16");
         var xs = InShape(n, 0);
         Axis(n, n.Int("axis", n.Opset >= 13 ? -1 : 1), xs.Rank);
         Set(n, 0, x.Elem, xs);
@@ -44,25 +44,32 @@ public sealed class SoftmaxOp(string op) : OpDef
     public override void Select(Node n)
     {
         var (outer, len, inner) = Split(n);
-        if (n.Inputs[0]!.Elem != ElementType.Float)
+        if (n.Inputs[0]!.Elem == ElementType.Double)
         {
             n.Kernel = "Softmax.Strided";
             return;
         }
         string fn = op == "Softmax" ? "Softmax.Run" : "Softmax.RunLog";
         n.Kernel = inner == 1 ? fn : fn + "[strided]";
-        n.ScratchBytes = inner == 1 ? 0 : outer * len * inner * 4 * 2;
+        FloatShim.Reserve(n, inner == 1 ? 0 : outer * len * inner * 4 * 2);
     }
 
-    public override void Emit(Node n, EmitContext e)
+    public override void Emit(Node n, EmitContext ctx)
     {
         var (outer, len, inner) = Split(n);
-        string x = e.P(n.Inputs[0]!), y = e.P(n.Outputs[0]);
-        if (n.Inputs[0]!.Elem != ElementType.Float)
+        if (n.Inputs[0]!.Elem == ElementType.Double)
         {
-            e.W.Line($"Softmax.Strided({x}, {y}, outer: {outer}, n: {len}, inner: {inner}, log: {Lit.B(op == "LogSoftmax")});");
+            ctx.W.Line($"Softmax.Strided({ctx.P(n.Inputs[0]!)}, {ctx.P(n.Outputs[0])}, outer: {outer}, n: {len}, inner: {inner}, log: {Lit.B(op == "LogSoftmax")});");
             return;
         }
+        var e = FloatShim.Begin(n, ctx);
+        EmitFloat(n, e, outer, len, inner);
+        FloatShim.End(n, ctx, e);
+    }
+
+    private void EmitFloat(Node n, EmitContext e, long outer, long len, long inner)
+    {
+        string x = e.P(n.Inputs[0]!), y = e.P(n.Outputs[0]);
         string fn = op == "Softmax" ? "Softmax.Run" : "Softmax.RunLog";
         if (inner == 1)
         {

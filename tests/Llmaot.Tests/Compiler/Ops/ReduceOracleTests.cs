@@ -168,6 +168,7 @@ public class ReduceOracleTests
     [InlineData(ElementType.Double, "Softmax", 1L)]
     [InlineData(ElementType.Double, "LogSoftmax", -1L)]
     [InlineData(ElementType.Float16, "Softmax", -1L)]
+    [InlineData(ElementType.Float16, "LogSoftmax", 1L)]
     public void Softmax_other_types_match(ElementType t, string op, long axis)
     {
         var w = new OnnxWriter().Opset(13).Input("x", t, 2L, 5L, 3L).Output("y", t, null).Node(op, ["x"], ["y"], ("axis", axis));
@@ -189,5 +190,26 @@ public class ReduceOracleTests
         w.Node("NegativeLogLikelihoodLoss", ins.ToArray(), ["nll"], attrs.ToArray());
         w.Node("SoftmaxCrossEntropyLoss", ins.ToArray(), ["sce", "lp"], attrs.ToArray());
         Oracle.Check(Oracle.Save(w, "loss_" + reduction));
+    }
+
+    [Fact]
+    public void Float16_reductions_and_normalizations_run_in_float32()
+    {
+        var w = new OnnxWriter().Opset(18).Input("x", ElementType.Float16, 2L, 4L, 3L, 8L)
+            .Output("mean", ElementType.Float16, null).Output("sumT", ElementType.Float16, null)
+            .Output("ln", ElementType.Float16, null).Output("gn", ElementType.Float16, null).Output("bn", ElementType.Float16, null)
+            .Initializer("axes", ElementType.Int64, [1], new long[] { -1 })
+            .Initializer("axes2", ElementType.Int64, [2], new long[] { 0, 2 })
+            .Initializer("scale", ElementType.Float16, [8], Array.ConvertAll(Rand(8, 1), v => (Half)v))
+            .Initializer("c4", ElementType.Float16, [4], Array.ConvertAll(Rand(4, 2, 0.5f, 1.5f), v => (Half)v))
+            .Initializer("g2", ElementType.Float16, [2], Array.ConvertAll(Rand(2, 3), v => (Half)v))
+            .Node("ReduceMean", ["x", "axes"], ["mean"])
+            .Node("ReduceSum", ["x", "axes2"], ["sumT"], ("keepdims", 0L))
+            .Node("LayerNormalization", ["x", "scale"], ["ln"])
+            .Node("GroupNormalization", ["x", "g2", "g2"], ["gn"], ("num_groups", 2L))
+            .Node("BatchNormalization", ["x", "c4", "c4", "c4", "c4"], ["bn"]);
+        string path = Oracle.Save(w, "fp16_norms");
+        Assert.Contains("FloatShim.Widen(", Oracle.Generate(path).Source);
+        Oracle.Check(path, atol: 2e-3, rtol: 2e-3);
     }
 }

@@ -17,7 +17,7 @@ public sealed class GroupNormalizationOp : OpDef
     public override void Infer(Node n)
     {
         var x = Input(n, 0);
-        RequireFloat(n, x);
+        FloatShim.RequireFloatLike(n, x);
         var xs = InShape(n, 0);
         if (xs.Rank < 2) throw Error(n, Codes.ShapeMismatch, $"input {xs} needs a channel dim");
         long groups = n.Int("num_groups", 0);
@@ -26,7 +26,7 @@ public sealed class GroupNormalizationOp : OpDef
         var expected = n.Opset >= 21 ? xs[1] : Dim.Of(groups);
         for (int i = 1; i <= 2; i++)
         {
-            RequireFloat(n, Input(n, i));
+            FloatShim.RequireFloatLike(n, Input(n, i));
             var p = InShape(n, i);
             if (p.Rank != 1 || p[0].IsKnown && expected.IsKnown && p[0].Value != expected.Value)
                 throw Error(n, Codes.ShapeMismatch, $"parameter {i} has shape {p}; expected [{expected}] (opset {n.Opset})");
@@ -34,12 +34,18 @@ public sealed class GroupNormalizationOp : OpDef
         Set(n, 0, x.Elem, xs);
     }
 
-    public override void Select(Node n) => n.Kernel = "Normalization.GroupNorm";
-
-    public override void Emit(Node n, EmitContext e)
+    public override void Select(Node n)
     {
+        n.Kernel = "Normalization.GroupNorm";
+        FloatShim.Reserve(n, 0);
+    }
+
+    public override void Emit(Node n, EmitContext ctx)
+    {
+        var e = FloatShim.Begin(n, ctx);
         var xs = n.Inputs[0]!.Shape.ToLongs();
         long spatial = xs.Skip(2).Aggregate(1L, (a, b) => a * b);
         e.W.Line($"Normalization.GroupNorm({e.P(n.Inputs[0]!)}, scale: {e.P(n.Inputs[1]!)}, bias: {e.P(n.Inputs[2]!)}, {e.P(n.Outputs[0])}, batch: {xs[0]}, channels: {xs[1]}, groups: {n.Int("num_groups", 1)}, spatial: {spatial}, epsilon: {Lit.F(n.Float("epsilon", 1e-5f))}, perChannel: {Lit.B(n.Opset >= 21)});");
+        FloatShim.End(n, ctx, e);
     }
 }

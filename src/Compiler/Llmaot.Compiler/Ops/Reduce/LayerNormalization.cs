@@ -26,7 +26,7 @@ public sealed class LayerNormalizationOp : OpDef
     {
         var v = n.In(input);
         if (v == null) return;
-        RequireFloat(n, v);
+        FloatShim.RequireFloatLike(n, v);
         var ps = InShape(n, input);
         var norm = xs.Dims.Skip(axis).ToArray();
         var pd = ps.Dims.SkipWhile((d, i) => ps.Rank - i > norm.Length && d.IsKnown && d.Value == 1).ToArray();
@@ -37,7 +37,7 @@ public sealed class LayerNormalizationOp : OpDef
     public override void Infer(Node n)
     {
         var x = Input(n, 0);
-        RequireFloat(n, x);
+        FloatShim.RequireFloatLike(n, x);
         var xs = InShape(n, 0);
         int axis = Axis(n, n.Int("axis", -1), xs.Rank);
         RequireCovers(n, 1, xs, axis);
@@ -48,14 +48,20 @@ public sealed class LayerNormalizationOp : OpDef
         Set(n, 2, ElementType.Float, stat);
     }
 
-    public override void Select(Node n) => n.Kernel = "Normalization.LayerNorm";
-
-    public override void Emit(Node n, EmitContext e)
+    public override void Select(Node n)
     {
+        n.Kernel = "Normalization.LayerNorm";
+        FloatShim.Reserve(n, 0);
+    }
+
+    public override void Emit(Node n, EmitContext ctx)
+    {
+        var e = FloatShim.Begin(n, ctx);
         var (outer, len) = Split(n);
         string Opt(int i, bool output) => output
             ? (i < n.Outputs.Count ? e.P(n.Outputs[i]) : "null")
             : (n.In(i) is { } v ? e.P(v) : "null");
         e.W.Line($"Normalization.LayerNorm({e.P(n.Inputs[0]!)}, scale: {Opt(1, false)}, bias: {Opt(2, false)}, {e.P(n.Outputs[0])}, mean: {Opt(1, true)}, invStdDev: {Opt(2, true)}, outer: {outer}, n: {len}, epsilon: {Lit.F(n.Float("epsilon", 1e-5f))});");
+        FloatShim.End(n, ctx, e);
     }
 }

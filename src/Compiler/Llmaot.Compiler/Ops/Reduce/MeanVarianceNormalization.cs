@@ -14,7 +14,7 @@ public sealed class MeanVarianceNormalizationOp : OpDef
     public override void Infer(Node n)
     {
         var x = Input(n, 0);
-        RequireFloat(n, x);
+        FloatShim.RequireFloatLike(n, x);
         var xs = InShape(n, 0);
         ReducePlan.Mask(n, n.Ints("axes") ?? [0, 2, 3], xs.Rank);
         Set(n, 0, x.Elem, xs);
@@ -31,21 +31,28 @@ public sealed class MeanVarianceNormalizationOp : OpDef
         var p = Plan(n);
         bool direct = p.Layout == ReducePlan.Rows || p.Layout == ReducePlan.Empty;
         n.Kernel = direct ? "Normalization.MeanVarianceRows" : "DataMovement.Transpose+Normalization.MeanVarianceRows";
-        n.ScratchBytes = direct ? 0 : 2 * n.Inputs[0]!.Bytes;
+        FloatShim.Reserve(n, direct ? 0 : 2 * n.Inputs[0]!.Shape.Count * 4);
     }
 
-    public override void Emit(Node n, EmitContext e)
+    public override void Emit(Node n, EmitContext ctx)
+    {
+        var p = Plan(n);
+        if (p.Layout == ReducePlan.Empty) { ctx.W.Line("// the output is empty: nothing to compute"); return; }
+        var e = FloatShim.Begin(n, ctx);
+        var x = n.Inputs[0]!;
+        var y = n.Outputs[0];
+        if (p.Layout == ReducePlan.Rows)
+            e.W.Line($"Normalization.MeanVarianceRows({e.P(x)}, {e.P(y)}, outer: {p.Outer}, n: {p.N}, epsilon: 1e-9);");
+        else
+            Transposed(n, e, p);
+        FloatShim.End(n, ctx, e);
+    }
+
+    /// <summary>Brings the reduced axes last, normalizes rows, transposes back.</summary>
+    private static void Transposed(Node n, EmitContext e, ReducePlan p)
     {
         var x = n.Inputs[0]!;
         var y = n.Outputs[0];
-        var p = Plan(n);
-        if (p.Layout == ReducePlan.Empty) { e.W.Line("// the output is empty: nothing to compute"); return; }
-        if (p.Layout == ReducePlan.Rows)
-        {
-            e.W.Line($"Normalization.MeanVarianceRows({e.P(x)}, {e.P(y)}, outer: {p.Outer}, n: {p.N}, epsilon: 1e-9);");
-            return;
-        }
-        // Bring the reduced axes last, normalize rows, transpose back.
         var shape = p.TransposeShape.Length > 0 ? p.TransposeShape : StridedShape(p);
         var perm = p.TransposeShape.Length > 0 ? p.Perm : [0, 2, 1];
         var permuted = perm.Select(i => shape[i]).ToArray();

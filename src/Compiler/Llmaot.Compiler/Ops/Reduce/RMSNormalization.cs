@@ -14,7 +14,7 @@ public sealed class RmsNormalizationOp : OpDef
     public override void Infer(Node n)
     {
         var x = Input(n, 0);
-        RequireFloat(n, x);
+        FloatShim.RequireFloatLike(n, x);
         var xs = InShape(n, 0);
         int axis = Axis(n, n.Int("axis", -1), xs.Rank);
         Input(n, 1);
@@ -22,11 +22,17 @@ public sealed class RmsNormalizationOp : OpDef
         Set(n, 0, x.Elem, xs);
     }
 
-    public override void Select(Node n) => n.Kernel = "Normalization.RmsNorm";
-
-    public override void Emit(Node n, EmitContext e)
+    public override void Select(Node n)
     {
+        n.Kernel = "Normalization.RmsNorm";
+        FloatShim.Reserve(n, 0);
+    }
+
+    public override void Emit(Node n, EmitContext ctx)
+    {
+        var e = FloatShim.Begin(n, ctx);
         var (outer, len) = LayerNormalizationOp.Split(n);
         e.W.Line($"Normalization.RmsNorm({e.P(n.Inputs[0]!)}, scale: {e.P(n.Inputs[1]!)}, {e.P(n.Outputs[0])}, outer: {outer}, n: {len}, epsilon: {Lit.F(n.Float("epsilon", 1e-5f))});");
+        FloatShim.End(n, ctx, e);
     }
 }

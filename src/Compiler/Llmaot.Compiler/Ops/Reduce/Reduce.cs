@@ -11,8 +11,8 @@ namespace Llmaot.Ops;
 /// others) and an optional constant input from then on; empty axes reduce every axis unless
 /// <c>noop_with_empty_axes</c> (then each element is reduced alone: ReduceSumSquare gives x², ReduceSum x).
 /// <c>keepdims</c> (default 1) keeps reduced dims as 1. An empty reduction gives the identity (0 for sums, 1 for
-/// products, -inf/+inf for max/min, log(0) = -inf for the log forms). Types: float, double, every integer type, and
-/// bool for ReduceMax/ReduceMin. One table row per op: the runtime struct and a double reference used for folding.
+/// products, -inf/+inf for max/min, log(0) = -inf for the log forms). Types: float, double, float16/bfloat16 (computed in
+/// float32), every integer type, and bool for ReduceMax/ReduceMin. One table row per op: the runtime struct and a double reference used for folding.
 /// </summary>
 public sealed class ReduceOp(string op, string structName, int axesInputSince, bool allowBool,
     double identity, Func<double, double> map, Func<double, double, double> combine, Func<double, long, double> finish) : OpDef
@@ -57,10 +57,10 @@ public sealed class ReduceOp(string op, string structName, int axesInputSince, b
     {
         var x = Input(n, 0);
         var t = x.Elem;
-        bool ok = t is ElementType.Float or ElementType.Double or ElementType.Int8 or ElementType.Int16 or ElementType.Int32 or ElementType.Int64
+        bool ok = t is ElementType.Float or ElementType.Double or ElementType.Float16 or ElementType.BFloat16 or ElementType.Int8 or ElementType.Int16 or ElementType.Int32 or ElementType.Int64
             or ElementType.UInt8 or ElementType.UInt16 or ElementType.UInt32 or ElementType.UInt64 || t == ElementType.Bool && allowBool;
-        if (!ok) throw Error(n, Codes.UnsupportedType, $"input '{x.Name}' is {ElementTypes.Name(t)}; {op} supports float, double and integer types{(allowBool ? " and bool" : "")} so far");
-        if (op == "ReduceLogSumExp" && t is not (ElementType.Float or ElementType.Double)) throw Error(n, Codes.UnsupportedType, "ReduceLogSumExp supports float and double");
+        if (!ok) throw Error(n, Codes.UnsupportedType, $"input '{x.Name}' is {ElementTypes.Name(t)}; {op} supports floating and integer types{(allowBool ? " and bool" : "")} so far");
+        if (op == "ReduceLogSumExp" && !(ConstEval.IsFloat(t))) throw Error(n, Codes.UnsupportedType, "ReduceLogSumExp supports float and double");
         var xs = InShape(n, 0);
         var mask = Mask(n, xs.Rank);
         if (mask == null) { Set(n, 0, t, xs); return; }
@@ -75,7 +75,7 @@ public sealed class ReduceOp(string op, string structName, int axesInputSince, b
     public override TensorData[]? Fold(Node n)
     {
         var x = Input(n, 0);
-        if (!ConstEval.Foldable(x) || x.Elem == ElementType.Bool) return null;
+        if (!ConstEval.Foldable(x) || x.Elem is ElementType.Bool or ElementType.BFloat16) return null;
         var shape = x.Shape.ToLongs();
         var mask = Mask(n, shape.Length) ?? new bool[shape.Length];
         var v = x.Const!.ToDouble(x.Elem);
@@ -114,20 +114,30 @@ public sealed class ReduceOp(string op, string structName, int axesInputSince, b
         var p = Plan(n);
         string fn = op == "ReduceLogSumExp" ? "Reduce.LogSumExp" : p.Layout == ReducePlan.Strided ? $"Reduce.Strided<{structName}>" : $"Reduce.Rows<{structName}>";
         n.Kernel = p.Layout == ReducePlan.Transposed ? "DataMovement.Transpose+" + fn : fn;
-        n.ScratchBytes = p.Layout == ReducePlan.Transposed ? n.Inputs[0]!.Bytes : 0;
+        var x = n.Inputs[0]!;
+        FloatShim.Reserve(n, p.Layout == ReducePlan.Transposed ? (FloatShim.IsNarrow(x.Elem) ? 4 * x.Shape.Count : x.Bytes) : 0);
     }
 
-    public override void Emit(Node n, EmitContext e)
+    public override void Emit(Node n, EmitContext ctx)
     {
         var x = n.Inputs[0]!;
         var y = n.Outputs[0];
         var p = Plan(n);
         if (p.Layout == ReducePlan.Empty)
         {
-            e.W.Line("// the output is empty: nothing to compute");
+            ctx.W.Line("// the output is empty: nothing to compute");
             return;
         }
-        string t = x.Elem == ElementType.Bool ? "byte" : EmitContext.T(x);
+        var e = FloatShim.Begin(n, ctx);
+        EmitKernel(n, e, p);
+        FloatShim.End(n, ctx, e);
+    }
+
+    private void EmitKernel(Node n, EmitContext e, ReducePlan p)
+    {
+        var x = n.Inputs[0]!;
+        var y = n.Outputs[0];
+        string t = x.Elem == ElementType.Bool ? "byte" : FloatShim.IsNarrow(x.Elem) ? "float" : EmitContext.T(x);
         string px = x.Elem == ElementType.Bool ? $"(byte*){e.P(x)}" : e.P(x);
         string py = y.Elem == ElementType.Bool ? $"(byte*){e.P(y)}" : e.P(y);
         if (p.Layout == ReducePlan.Transposed)
