@@ -110,6 +110,16 @@ public class ReduceOracleTests
     }
 
     [Fact]
+    public void LayerNormalization_with_an_omitted_middle_output_matches()
+    {
+        var w = new OnnxWriter().Opset(17).Input("x", ElementType.Float, 4L, 10L)
+            .Output("y", ElementType.Float, null).Output("inv", ElementType.Float, null)
+            .Initializer("scale", ElementType.Float, [10], Rand(10, 4))
+            .Node("LayerNormalization", ["x", "scale"], ["y", "", "inv"]);
+        Oracle.Check(Oracle.Save(w, "layernorm_skip"));
+    }
+
+    [Fact]
     public void RmsNormalization_matches()
     {
         var w = new OnnxWriter().Opset(23).Input("x", ElementType.Float, 2L, 3L, 20L).Output("y", ElementType.Float, null)

@@ -47,7 +47,7 @@ internal static class FloatShim
         long off = n.ScratchOffset + long.Parse(n.Facts["floatshim.base"], System.Globalization.CultureInfo.InvariantCulture);
         var names = new Dictionary<Value, string>();
         foreach (var v in n.Inputs.Concat(n.Outputs))
-            if (v != null && !names.ContainsKey(v)) names[v] = e.P(v);
+            if (v != null && v.Elem != ElementType.Undefined && !names.ContainsKey(v)) names[v] = e.P(v);
         foreach (var v in Narrow(n))
         {
             string buf = $"(float*)(a + {off})";
