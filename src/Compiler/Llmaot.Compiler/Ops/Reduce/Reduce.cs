@@ -120,8 +120,6 @@ public sealed class ReduceOp(string op, string structName, int axesInputSince, b
 
     public override void Emit(Node n, EmitContext ctx)
     {
-        var x = n.Inputs[0]!;
-        var y = n.Outputs[0];
         var p = Plan(n);
         if (p.Layout == ReducePlan.Empty)
         {
