@@ -169,4 +169,23 @@ public class RealModelTests
         for (int l = 0; l < 12; l++) feed[$"past_{l}"] = F32([2, 1, 2, 4, 2], i => Noise(8 + (ulong)l, i));
         Check("models/onnx/gpt2_past_tiny_random.onnx", co, feed, 1e-4);
     }
+
+    [Fact]
+    public void Gpt2_contrib_ops_with_past_length_4()
+    {
+        // com.microsoft Attention, EmbedLayerNormalization, SkipLayerNormalization and FastGelu; two new tokens after a past of 4.
+        var co = new CompileOptions();
+        co.Dims["batch_size"] = 1;
+        co.Dims["seq_len"] = 2;
+        co.Dims["past_seq_len"] = 4;
+        co.Dims["total_seq_len"] = 6;
+        var feed = new Dictionary<string, HostTensor>
+        {
+            ["input_ids"] = I32([1, 2], i => 11 + (int)i * 300),
+            ["position_ids"] = I32([1, 2], i => 4 + (int)i),
+            ["attention_mask"] = I32([1, 6], i => i == 0 ? 0 : 1),
+        };
+        for (int l = 0; l < 5; l++) feed[$"past_{l}"] = F32([2, 1, 4, 4, 8], i => Noise(20 + (ulong)l, i));
+        Check("models/onnx/gpt2_contrib_ops_tiny_random.onnx", co, feed, 1e-4);
+    }
 }
