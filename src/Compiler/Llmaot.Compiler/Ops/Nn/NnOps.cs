@@ -16,5 +16,16 @@ public static class NnOps
         new EinsumOp(),
         new PoolOp("LpPool"),
         new GlobalPoolOp("GlobalLpPool"),
+        new GridSampleOp(),
+        new AffineGridOp(),
+        new DftOp(),
+        new StftOp(),
+        new WindowOp("HannWindow"),
+        new WindowOp("HammingWindow"),
+        new WindowOp("BlackmanWindow"),
+        new MelWeightMatrixOp(),
+        new SwiGluOp(),
+        new TensorScatterOp(),
+        new MaxUnpoolOp(),
     ];
 }
