@@ -27,5 +27,7 @@ public static class NnOps
         new SwiGluOp(),
         new TensorScatterOp(),
         new MaxUnpoolOp(),
+        new LinearAttentionOp(),
+        new CausalConvWithStateOp(),
     ];
 }
