@@ -29,5 +29,7 @@ public static class NnOps
         new MaxUnpoolOp(),
         new LinearAttentionOp(),
         new CausalConvWithStateOp(),
+        new RoiAlignOp(),
+        new DeformConvOp(),
     ];
 }
