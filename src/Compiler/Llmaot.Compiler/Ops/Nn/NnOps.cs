@@ -31,5 +31,7 @@ public static class NnOps
         new CausalConvWithStateOp(),
         new RoiAlignOp(),
         new DeformConvOp(),
+        new NonMaxSuppressionOp(),
+        new UniqueOp(),
     ];
 }
