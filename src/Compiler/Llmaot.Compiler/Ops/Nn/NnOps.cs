@@ -33,5 +33,6 @@ public static class NnOps
         new DeformConvOp(),
         new NonMaxSuppressionOp(),
         new UniqueOp(),
+        new TfIdfVectorizerOp(),
     ];
 }
