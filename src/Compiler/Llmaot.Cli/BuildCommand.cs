@@ -11,6 +11,7 @@ public static class BuildCommand
 {
     private static string? Tokenizer;
     private static int? Context;
+    private static string? Quantize;
 
     public static Command Create()
     {
@@ -30,8 +31,10 @@ public static class BuildCommand
         var size = new Option<bool>("--size") { Description = "Optimize the binary for size rather than speed" };
         var tokenizer = new Option<string?>("--tokenizer") { Description = "Tokenizer file for language-model checkpoints without one (llama2.c tokenizer.bin)" };
         var ctx = new Option<int?>("--ctx") { Description = "KV-cache length of a language model (default: the model's context)" };
+        var quantize = new Option<string?>("--quantize") { Description = "Compress weights at compile time: q8_0 or q4_0 (blocks of 32, symmetric, one scale per block)" };
+        quantize.AcceptOnlyFromAmong("q8_0", "q4_0", "int8");
 
-        var cmd = new Command("build", "Compile a model to a native executable (or to C# source)") { model, output, name, target, isa, dim, shape, consts, emit, weights, size, tokenizer, ctx };
+        var cmd = new Command("build", "Compile a model to a native executable (or to C# source)") { model, output, name, target, isa, dim, shape, consts, emit, weights, size, tokenizer, ctx, quantize };
         cmd.SetAction(r =>
         {
             try
@@ -39,6 +42,7 @@ public static class BuildCommand
                 Shared.Consts = r.GetValue(consts);
                 Tokenizer = r.GetValue(tokenizer);
                 Context = r.GetValue(ctx);
+                Quantize = r.GetValue(quantize);
                 return Run(r.GetValue(model)!, r.GetValue(output)!, r.GetValue(name), r.GetValue(target)!, r.GetValue(isa), r.GetValue(dim), r.GetValue(shape),
                     r.GetValue(emit) == "source" ? EmitKind.Source : EmitKind.Exe, r.GetValue(weights) == "file" ? WeightsMode.File : WeightsMode.Embedded, r.GetValue(size));
             }
@@ -57,12 +61,13 @@ public static class BuildCommand
         Shared.AddConsts(co, Shared.Consts);
         co.Tokenizer = Tokenizer;
         co.Context = Context;
+        co.Quantize = Quantize;
         var eo = new EmitOptions
         {
             ClassName = Compiler.ClassNameFor(name),
             Name = name,
             Weights = weights,
-            OptionsText = Shared.OptionsText(dims, shapes, weights == WeightsMode.File ? "--weights file" : ""),
+            OptionsText = Shared.OptionsText(dims, shapes, weights == WeightsMode.File ? "--weights file" : "", Quantize != null ? "--quantize " + Quantize : "", Context != null ? "--ctx " + Context : ""),
         };
         var g = Compiler.Compile(modelPath, co, eo);
         foreach (var wmsg in co.Warnings) Console.Error.WriteLine("warning " + wmsg);

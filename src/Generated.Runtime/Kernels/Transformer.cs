@@ -320,6 +320,14 @@ public static unsafe class Transformer
         for (int i = 0; i < dim; i++) x[i] = (float)r[i];
     }
 
+    /// <summary>Row <paramref name="token"/> of a Q8_0 embedding table [vocab, dim], dequantized.</summary>
+    public static void EmbeddingRowQ8_0(byte* table, int token, float* x, int dim) =>
+        BlockQuant.DequantizeQ8_0(table + (long)token * (dim / 32) * 34, x, dim);
+
+    /// <summary>Row <paramref name="token"/> of a Q4_0 embedding table [vocab, dim], dequantized.</summary>
+    public static void EmbeddingRowQ4_0(byte* table, int token, float* x, int dim) =>
+        BlockQuant.DequantizeQ4_0(table + (long)token * (dim / 32) * 18, x, dim);
+
     /// <summary><see cref="MatVec"/> on F32 weights given as bytes.</summary>
     public static void MatVecF32(byte* w, float* x, float* y, int n, int rowStart, int rowEnd) => MatVec((float*)w, x, y, n, rowStart, rowEnd);
 

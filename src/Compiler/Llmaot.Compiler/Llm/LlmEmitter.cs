@@ -13,8 +13,40 @@ namespace Llmaot.Llm;
 /// </summary>
 public static class LlmEmitter
 {
-    public static GeneratedModel Emit(LlmModel m, EmitOptions o, int? context = null)
+    /// <summary>Kernel-name suffix of a weight format.</summary>
+    private static string Fmt(ElementType t) => t switch
     {
+        ElementType.Float => "F32", ElementType.Float16 => "F16", ElementType.Q8_0 => "Q8_0", ElementType.Q4_0 => "Q4_0",
+        _ => throw new LlmaotException(Codes.UnsupportedType, $"weight format {t} is not supported by the decoder kernels yet (F32, F16, Q8_0, Q4_0 are)"),
+    };
+
+    /// <summary>
+    /// Packs one weight in its format, or quantized to <paramref name="quantize"/> (q8_0/q4_0) when it is a matrix whose rows are
+    /// whole 32-element blocks; other tensors (norms, rows like ffn_down's 172) keep their format. Returns the format used.
+    /// </summary>
+    private static unsafe (ElementType Type, byte[] Bytes) Pack(LlmTensor t, string? quantize)
+    {
+        bool matrix = t.Shape.Length == 2 && !t.Name.EndsWith("norm", StringComparison.Ordinal);
+        if (quantize == null || !matrix || t.Shape[1] % 32 != 0 || t.Type is not (ElementType.Float or ElementType.Float16))
+            return (t.Type, t.Data.Span.ToArray());
+        var f = new float[t.Count];
+        if (t.Type == ElementType.Float) t.Data.As<float>().CopyTo(f);
+        else { var h = t.Data.As<Half>(); for (int i = 0; i < f.Length; i++) f[i] = (float)h[i]; }
+        var target = quantize == "q8_0" ? ElementType.Q8_0 : ElementType.Q4_0;
+        var bytes = new byte[ElementTypes.ByteCount(target, f.Length)];
+        fixed (float* src = f)
+        fixed (byte* dst = bytes)
+        {
+            if (target == ElementType.Q8_0) Runtime.Kernels.BlockQuant.QuantizeQ8_0(src, dst, f.Length);
+            else Runtime.Kernels.BlockQuant.QuantizeQ4_0(src, dst, f.Length);
+        }
+        return (target, bytes);
+    }
+
+    public static GeneratedModel Emit(LlmModel m, EmitOptions o, int? context = null, string? quantize = null)
+    {
+        if (quantize is not (null or "q8_0" or "q4_0"))
+            throw new LlmaotException(Codes.BadOption, $"--quantize {quantize} is not available for language models (q8_0 and q4_0 are)");
         var c = m.Config;
         int ctx = context ?? c.ContextLength;
         if (ctx <= 0) throw new LlmaotException(Codes.BadOption, $"--ctx must be positive, got {ctx}");
@@ -38,18 +70,22 @@ public static class LlmEmitter
         order.Add("output_norm");
         if (!c.TiedOutput) order.Add("output");
         long parameters = 0;
+        var types = new Dictionary<string, ElementType>(StringComparer.Ordinal);
+        var kept = new List<string>();
         foreach (var name in order)
         {
             var t = m.Tensor(name);
-            if (t.Type is not (ElementType.Float or ElementType.Float16))
-                throw new LlmaotException(Codes.UnsupportedType, $"{m.SourceName}: tensor '{name}' is {t.Type}; this build supports F32 and F16 weights so far");
             if (name.EndsWith("norm", StringComparison.Ordinal) && t.Type != ElementType.Float)
                 throw new LlmaotException(Codes.UnsupportedType, $"{m.SourceName}: norm weight '{name}' must be F32");
-            formats.Add(t.Type == ElementType.Float ? "F32" : "F16");
-            Add(name, t.Data.Span);
+            var (type, bytes) = Pack(t, quantize);
+            Fmt(type);
+            if (quantize != null && t.Shape.Length == 2 && type != ElementType.Q8_0 && type != ElementType.Q4_0) kept.Add($"{name} ({t.Shape[1]} per row)");
+            types[name] = type;
+            formats.Add(Fmt(type));
+            Add(name, bytes);
             parameters += t.Count;
         }
-        if (c.TiedOutput) offsets["output"] = offsets["token_embd"];
+        if (c.TiedOutput) { offsets["output"] = offsets["token_embd"]; types["output"] = types["token_embd"]; }
         var vocabBytes = new MemoryStream();
         var bw = new BinaryWriter(vocabBytes);
         bw.Write(m.Vocab.Pieces.Max(p => p.Length));
@@ -63,7 +99,8 @@ public static class LlmEmitter
         Add("vocab", vocabBytes.ToArray());
         var weights = blob.ToArray();
 
-        string T(string name) => m.Tensor(name).Type == ElementType.Float ? "F32" : "F16";
+        string T(string name) => Fmt(types[name]);
+        string MatVec(string name) => types[name] is ElementType.Q8_0 or ElementType.Q4_0 ? $"BlockQuant.MatVec{T(name)}" : $"Transformer.MatVec{T(name)}";
         var w = new CSharpWriter();
         string cls = o.ClassName;
         var ci = CultureInfo.InvariantCulture;
@@ -72,6 +109,7 @@ public static class LlmEmitter
         w.Line($"// model sha256: {m.Sha256}");
         w.Line($"// architecture: {c.Architecture}; dim {c.Dim}, hidden {c.HiddenDim}, layers {c.Layers}, heads {c.Heads} (kv {c.KvHeads}), vocab {c.Vocab}, context {ctx} of {c.ContextLength}");
         w.Line($"// weights: {weights.Length} bytes ({string.Join("+", formats)}), parameters: {parameters}; options: {Lit.Comment(o.OptionsText.Length > 0 ? o.OptionsText : "(defaults)")}");
+        if (kept.Count > 0) w.Line($"// not quantized (rows are not whole 32-element blocks): {string.Join(", ", kept)}");
         w.Line("// </auto-generated>");
         w.Line("#nullable enable");
         w.Line("using System;");
@@ -158,27 +196,27 @@ public static class LlmEmitter
             w.Comment($"layer {l}: attention");
             w.Line($"Transformer.RmsNorm(x, (float*)(wb + W_{p}attn_norm), xb, Dim, RmsEps);");
             w.Line($"float* v{l} = valueCache + ({l}L * Context + pos) * KvDim;");
-            w.Line($"Transformer.MatVec{T($"blk.{l}.attn_q")}(wb + W_{p}attn_q, xb, q, Dim, 0, Dim);");
-            w.Line($"Transformer.MatVec{T($"blk.{l}.attn_k")}(wb + W_{p}attn_k, xb, k, Dim, 0, KvDim);");
-            w.Line($"Transformer.MatVec{T($"blk.{l}.attn_v")}(wb + W_{p}attn_v, xb, v{l}, Dim, 0, KvDim);");
+            w.Line($"{MatVec($"blk.{l}.attn_q")}(wb + W_{p}attn_q, xb, q, Dim, 0, Dim);");
+            w.Line($"{MatVec($"blk.{l}.attn_k")}(wb + W_{p}attn_k, xb, k, Dim, 0, KvDim);");
+            w.Line($"{MatVec($"blk.{l}.attn_v")}(wb + W_{p}attn_v, xb, v{l}, Dim, 0, KvDim);");
             w.Line($"Transformer.Rope(q, Dim, HeadSize, cos, sin);");
             w.Line($"Transformer.Rope(k, KvDim, HeadSize, cos, sin);");
             w.Line($"Transformer.StoreKeyT(k, keyCache + {l}L * KvDim * Context, KvDim, Context, pos);");
             w.Line($"Transformer.AttentionT(q, keyCache + {l}L * KvDim * Context, valueCache + {l}L * Context * KvDim, xb, Heads, KvHeads, HeadSize, pos + 1, Context, att);");
-            w.Line($"Transformer.MatVec{T($"blk.{l}.attn_output")}(wb + W_{p}attn_output, xb, xb2, Dim, 0, Dim);");
+            w.Line($"{MatVec($"blk.{l}.attn_output")}(wb + W_{p}attn_output, xb, xb2, Dim, 0, Dim);");
             w.Line("Transformer.AddInPlace(x, xb2, Dim);");
             w.Comment($"layer {l}: feed-forward (SwiGLU)");
             w.Line($"Transformer.RmsNorm(x, (float*)(wb + W_{p}ffn_norm), xb, Dim, RmsEps);");
-            w.Line($"Transformer.MatVec{T($"blk.{l}.ffn_gate")}(wb + W_{p}ffn_gate, xb, hb, Dim, 0, HiddenDim);");
-            w.Line($"Transformer.MatVec{T($"blk.{l}.ffn_up")}(wb + W_{p}ffn_up, xb, hb2, Dim, 0, HiddenDim);");
+            w.Line($"{MatVec($"blk.{l}.ffn_gate")}(wb + W_{p}ffn_gate, xb, hb, Dim, 0, HiddenDim);");
+            w.Line($"{MatVec($"blk.{l}.ffn_up")}(wb + W_{p}ffn_up, xb, hb2, Dim, 0, HiddenDim);");
             w.Line("Transformer.SwiGlu(hb, hb2, HiddenDim);");
-            w.Line($"Transformer.MatVec{T($"blk.{l}.ffn_down")}(wb + W_{p}ffn_down, hb, xb, HiddenDim, 0, Dim);");
+            w.Line($"{MatVec($"blk.{l}.ffn_down")}(wb + W_{p}ffn_down, hb, xb, HiddenDim, 0, Dim);");
             w.Line("Transformer.AddInPlace(x, xb, Dim);");
         }
         w.Line();
         w.Comment("final norm and classifier");
         w.Line("Transformer.RmsNorm(x, (float*)(wb + W_output_norm), x, Dim, RmsEps);");
-        w.Line($"Transformer.MatVec{T("output")}(wb + W_output, x, logits, Dim, 0, Vocab);");
+        w.Line($"{MatVec("output")}(wb + W_output, x, logits, Dim, 0, Vocab);");
         w.Line("return logits;");
         w.Close();
         w.Line();

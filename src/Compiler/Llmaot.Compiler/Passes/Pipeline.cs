@@ -47,6 +47,9 @@ public sealed class CompileOptions
     /// <summary>A tokenizer file for language-model checkpoints that carry none (llama2.c's tokenizer.bin).</summary>
     public string? Tokenizer { get; set; }
 
+    /// <summary>Compile-time weight quantization (<c>--quantize</c>): q8_0, q4_0 (and int8 for tensor models, later).</summary>
+    public string? Quantize { get; set; }
+
     /// <summary>KV-cache length of a language model (<c>--ctx</c>); null means the model's context length.</summary>
     public int? Context { get; set; }
 

@@ -12,9 +12,9 @@ public unsafe class LlmTests
 {
     private static string Expected => File.ReadAllText(SharedData.File("models/llama2c/stories260K.greedy256.expected.txt"));
 
-    private static ILlmModel Load(string path, string? tokenizer, int? ctx, out InMemoryCompiler.Loaded loaded)
+    private static ILlmModel Load(string path, string? tokenizer, int? ctx, out InMemoryCompiler.Loaded loaded, string? quantize = null)
     {
-        var co = new CompileOptions { Tokenizer = tokenizer, Context = ctx };
+        var co = new CompileOptions { Tokenizer = tokenizer, Context = ctx, Quantize = quantize };
         var g = global::Llmaot.Compiler.Compile(path, co, new EmitOptions { ClassName = "Lm", Name = "lm" });
         Assert.True(g.IsLanguageModel);
         loaded = InMemoryCompiler.Compile([g]);
@@ -93,6 +93,33 @@ public unsafe class LlmTests
                 for (int i = 0; i < theirs.Length; i++)
                     Assert.True(Math.Abs(ours[i] - theirs[i]) <= 1e-4 + 1e-4 * Math.Abs(theirs[i]), $"pos {pos} logit {i}: {ours[i]} vs {theirs[i]}");
             }
+        }
+    }
+
+    [Theory]
+    [InlineData("q8_0", 0.98)]
+    [InlineData("q4_0", 0.85)]
+    public void Quantized_models_agree_on_the_top_token_over_255_greedy_steps(string quantize, double minAgreement)
+    {
+        // Teacher forcing: both models read the float model's greedy sequence; count the steps where the quantized
+        // model's most likely next token is the same.
+        string bin = SharedData.File("models/llama2c/stories260K.bin"), tok = SharedData.File("models/llama2c/tok512.bin");
+        using var f32 = Load(bin, tok, null, out var l1);
+        using var q = Load(bin, tok, null, out var l2, quantize);
+        using (l1)
+        using (l2)
+        {
+            Assert.Contains(quantize == "q8_0" ? "Q8_0" : "Q4_0", q.Info.WeightFormat);
+            int token = 1, agree = 0;
+            for (int pos = 0; pos < 255; pos++)
+            {
+                int a = Sampler.Argmax(f32.Forward(token, pos), 512);
+                int b = Sampler.Argmax(q.Forward(token, pos), 512);
+                if (a == b) agree++;
+                token = a;
+            }
+            double rate = agree / 255.0;
+            Assert.True(rate >= minAgreement, $"{quantize}: top-1 agreement {rate:P1} ({agree}/255) is below {minAgreement:P0}");
         }
     }
 
