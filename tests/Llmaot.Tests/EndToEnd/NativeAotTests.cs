@@ -115,6 +115,7 @@ public class NativeAotTests
     [Theory]
     [InlineData("models/llama2c/stories260K.bin", "stories260K", true)]
     [InlineData("models/gguf/stories260K-f32.gguf", "stories260K-f32", false)]
+    [InlineData("models/onnx-llm/stories260K.onnx", "stories260K", true)]
     public void Stories260K_binary_prints_the_expected_greedy_text(string model, string name, bool llama2c)
     {
         string outDir = SharedData.TempDir("e2e-llm");

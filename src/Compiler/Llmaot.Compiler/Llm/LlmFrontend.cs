@@ -14,8 +14,9 @@ public static class LlmFrontend
         return f.Read(magic) == 4 && magic.SequenceEqual("GGUF"u8);
     }
 
+    /// <summary>GGUF files, llama2.c checkpoints, and ONNX decoders with a KV cache given together with --tokenizer.</summary>
     public static bool IsLanguageModel(string path, CompileOptions o) =>
-        IsGguf(path) || o.Tokenizer != null && !path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase);
+        IsGguf(path) || o.Tokenizer != null;
 
     public static LlmModel Load(string path, CompileOptions o)
     {
@@ -25,6 +26,22 @@ public static class LlmFrontend
             var m = GgufReader.ReadLlama(path);
             if (o.Tokenizer != null) m.Vocab = Llama2cReader.ReadTokenizer(o.Tokenizer, m.Config.Vocab);
             return m;
+        }
+        if (path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
+        {
+            var onnx = Onnx.OnnxImporter.Import(path);
+            try
+            {
+                var m = OnnxDecoderReader.Read(path, onnx);
+                m.Owned.Add(onnx);
+                if (o.Tokenizer != null) m.Vocab = Llama2cReader.ReadTokenizer(o.Tokenizer, m.Config.Vocab);
+                return m;
+            }
+            catch
+            {
+                onnx.Dispose();
+                throw;
+            }
         }
         return Llama2cReader.Read(path, o.Tokenizer);
     }

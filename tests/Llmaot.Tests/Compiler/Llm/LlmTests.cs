@@ -46,6 +46,13 @@ public unsafe class LlmTests
     }
 
     [Fact]
+    public void Onnx_decoder_with_kv_cache_prints_the_expected_greedy_text_byte_for_byte()
+    {
+        using var m = Load(SharedData.File("models/onnx-llm/stories260K.onnx"), SharedData.File("models/llama2c/tok512.bin"), null, out var loaded);
+        using (loaded) Assert.Equal(Expected, Greedy(m, 255));
+    }
+
+    [Fact]
     public void Gguf_metadata_and_tensors_are_read()
     {
         using var m = GgufReader.ReadLlama(SharedData.File("models/gguf/stories260K-f32.gguf"));
