@@ -19,17 +19,19 @@ public static class BuildCommand
         var isa = new Option<string?>("--isa") { Description = "IlcInstructionSet (default x86-64-v3 on linux-x64, armv8.2-a on linux-arm64; e.g. x86-64-v4, native, armv8.2-a+dotprod)" };
         var dim = Shared.Dim();
         var shape = Shared.Shape();
+        var consts = Shared.Const();
         var emit = new Option<string>("--emit") { Description = "exe: a native executable; source: the generated C# project", DefaultValueFactory = _ => "exe" };
         emit.AcceptOnlyFromAmong("exe", "source");
         var weights = new Option<string>("--weights") { Description = "embedded: inside the binary; file: NAME.weights beside it, memory-mapped", DefaultValueFactory = _ => "embedded" };
         weights.AcceptOnlyFromAmong("embedded", "file");
         var size = new Option<bool>("--size") { Description = "Optimize the binary for size rather than speed" };
 
-        var cmd = new Command("build", "Compile a model to a native executable (or to C# source)") { model, output, name, target, isa, dim, shape, emit, weights, size };
+        var cmd = new Command("build", "Compile a model to a native executable (or to C# source)") { model, output, name, target, isa, dim, shape, consts, emit, weights, size };
         cmd.SetAction(r =>
         {
             try
             {
+                Shared.Consts = r.GetValue(consts);
                 return Run(r.GetValue(model)!, r.GetValue(output)!, r.GetValue(name), r.GetValue(target)!, r.GetValue(isa), r.GetValue(dim), r.GetValue(shape),
                     r.GetValue(emit) == "source" ? EmitKind.Source : EmitKind.Exe, r.GetValue(weights) == "file" ? WeightsMode.File : WeightsMode.Embedded, r.GetValue(size));
             }
@@ -45,6 +47,7 @@ public static class BuildCommand
             throw new LlmaotException(Codes.BadOption, $"--name '{name}' is not a valid file name");
         var b = new BuildOptions { Target = target, Isa = isa, Size = size };
         var co = Shared.Compile(dims, shapes);
+        Shared.AddConsts(co, Shared.Consts);
         var eo = new EmitOptions
         {
             ClassName = Compiler.ClassNameFor(name),

@@ -14,12 +14,14 @@ public static class InspectCommand
         stop.AcceptOnlyFromAmong(Enum.GetNames<Phase>().Select(p => p.ToLowerInvariant()).ToArray());
         var dim = Shared.Dim();
         var shape = Shared.Shape();
-        var cmd = new Command("inspect", "Print the IR at a phase, an op table and every unsupported op") { model, stop, dim, shape };
+        var consts = Shared.Const();
+        var cmd = new Command("inspect", "Print the IR at a phase, an op table and every unsupported op") { model, stop, dim, shape, consts };
         cmd.SetAction(r =>
         {
             try
             {
                 var o = Shared.Compile(r.GetValue(dim), r.GetValue(shape));
+                Shared.AddConsts(o, r.GetValue(consts));
                 o.StopAfter = Enum.Parse<Phase>(r.GetValue(stop)!, ignoreCase: true);
                 using var m = Frontends.Load(r.GetValue(model)!);
                 var unsupported = ShapeInference.Unsupported(m.Graph);

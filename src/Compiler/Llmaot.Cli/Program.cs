@@ -46,11 +46,37 @@ public static class Program
 /// <summary>Options shared by several verbs, defined once.</summary>
 public static class Shared
 {
+    /// <summary>The --const values of the current invocation, for the provenance text.</summary>
+    public static string[]? Consts { get; set; }
+
     public static Option<string[]> Dim() => new("--dim") { Description = "Bind a symbolic dim: SYM=N (repeatable)", Arity = ArgumentArity.ZeroOrMore, AllowMultipleArgumentsPerToken = false };
 
     public static Option<string[]> Shape() => new("--shape") { Description = "Give an input's shape: INPUT=d0,d1,... (repeatable)", Arity = ArgumentArity.ZeroOrMore };
 
     public static Argument<string> Model() => new("MODEL") { Description = "The model file (.onnx)" };
+
+    public static Option<string[]> Const() => new("--const") { Description = "Fix an input at compile time: INPUT=NUMBER (a scalar) or INPUT=FILE (.npy/.pb); the model then no longer takes it", Arity = ArgumentArity.ZeroOrMore };
+
+    /// <summary>Adds --const bindings to compile options.</summary>
+    public static void AddConsts(Passes.CompileOptions o, string[]? consts)
+    {
+        foreach (var c in consts ?? [])
+        {
+            int eq = c.IndexOf('=');
+            if (eq <= 0) throw new LlmaotException(Codes.BadBinding, $"--const takes INPUT=NUMBER or INPUT=FILE, got '{c}'");
+            string name = c[..eq], val = c[(eq + 1)..];
+            if (double.TryParse(val, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double d) && !File.Exists(val))
+                o.ConstScalars[name] = d;
+            else
+            {
+                try { o.ConstInputs[name] = Runtime.IO.HostTensor.ReadFile(val); }
+                catch (Exception e) when (e is IOException or InvalidDataException or Runtime.IO.ProtoFormatException or UnauthorizedAccessException)
+                {
+                    throw new LlmaotException(Codes.BadTensorFile, $"--const {name}: cannot read '{val}': {e.Message}");
+                }
+            }
+        }
+    }
 
     /// <summary>Parses --dim and --shape values into compile options.</summary>
     public static Passes.CompileOptions Compile(string[]? dims, string[]? shapes)
@@ -81,6 +107,7 @@ public static class Shared
     public static string OptionsText(string[]? dims, string[]? shapes, params string[] more)
     {
         var parts = new List<string>();
+        foreach (var c in Consts ?? []) parts.Add("--const " + c);
         foreach (var d in dims ?? []) parts.Add("--dim " + d);
         foreach (var s in shapes ?? []) parts.Add("--shape " + s);
         parts.AddRange(more.Where(m => m.Length > 0));

@@ -18,22 +18,34 @@ public static class VerifyCommand
         var model = Shared.Model();
         var dim = Shared.Dim();
         var shape = Shared.Shape();
+        var consts = Shared.Const();
         var input = new Option<string[]>("--input") { Description = "An input from a file: NAME=FILE (.npy or .pb)", Arity = ArgumentArity.ZeroOrMore };
         var seed = new Option<ulong>("--seed") { Description = "Seed for the inputs not given by --input", DefaultValueFactory = _ => 42 };
         var atol = new Option<double>("--atol") { Description = "Absolute tolerance", DefaultValueFactory = _ => 1e-4 };
         var rtol = new Option<double>("--rtol") { Description = "Relative tolerance", DefaultValueFactory = _ => 1e-4 };
-        var cmd = new Command("verify", "Check generated code against ONNX Runtime on the same inputs") { model, dim, shape, input, seed, atol, rtol };
+        var cmd = new Command("verify", "Check generated code against ONNX Runtime on the same inputs") { model, dim, shape, consts, input, seed, atol, rtol };
         cmd.SetAction(r =>
         {
-            try { return Run(r.GetValue(model)!, r.GetValue(dim), r.GetValue(shape), r.GetValue(input), r.GetValue(seed), r.GetValue(atol), r.GetValue(rtol)); }
+            try { return Run(r.GetValue(model)!, r.GetValue(dim), r.GetValue(shape), r.GetValue(consts), r.GetValue(input), r.GetValue(seed), r.GetValue(atol), r.GetValue(rtol)); }
             catch (Exception e) { return Program.Report(e); }
         });
         return cmd;
     }
 
-    private static int Run(string path, string[]? dims, string[]? shapes, string[]? inputs, ulong seed, double atol, double rtol)
+    /// <summary>The scalar given with --const as a tensor of the input's declared type and shape, for ONNX Runtime.</summary>
+    private static HostTensor ConstScalarTensor(string path, string name, double value)
+    {
+        using var m = Passes.Frontends.Load(path);
+        var v = m.Graph.Inputs.First(i => i.Name == name);
+        long[] shape = v.Type.Shape is { Rank: 1 } ? [1] : [];
+        var data = Ops.ConstEval.IsFloat(v.Elem) ? Ops.ConstEval.FromDoubles(v.Elem, [value]) : Ops.ConstEval.FromLongs(v.Elem, [(long)value]);
+        return new HostTensor(v.Elem, shape, data.Span.ToArray());
+    }
+
+    private static int Run(string path, string[]? dims, string[]? shapes, string[]? consts, string[]? inputs, ulong seed, double atol, double rtol)
     {
         var co = Shared.Compile(dims, shapes);
+        Shared.AddConsts(co, consts);
         var name = Path.GetFileNameWithoutExtension(path);
         var g = Compiler.Compile(path, co, new EmitOptions { ClassName = Compiler.ClassNameFor(name), Name = name });
         foreach (var w in co.Warnings) Console.Error.WriteLine("warning " + w);
@@ -49,11 +61,15 @@ public static class VerifyCommand
             catch (Exception e) when (e is IOException or InvalidDataException or ProtoFormatException) { throw new LlmaotException(Codes.BadTensorFile, $"cannot read '{i[(eq + 1)..]}': {e.Message}"); }
         }
         var ours = Verifier.Run(generated, feed);
+        // ONNX Runtime still takes the inputs that llmaot fixed at compile time.
+        var ortFeed = new Dictionary<string, HostTensor>(feed, StringComparer.Ordinal);
+        foreach (var (k, t) in co.ConstInputs) ortFeed[k] = t;
+        foreach (var (k, d) in co.ConstScalars) ortFeed[k] = ConstScalarTensor(path, k, d);
         Dictionary<string, HostTensor> theirs;
         try
         {
             using var ort = new OrtOracle(path);
-            theirs = ort.Run(feed);
+            theirs = ort.Run(ortFeed);
         }
         catch (Exception e) when (e is not LlmaotException)
         {

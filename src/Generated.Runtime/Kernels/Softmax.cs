@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Runtime.Intrinsics;
 
 namespace Llmaot.Runtime.Kernels;
@@ -143,5 +144,41 @@ public static unsafe class Softmax
         if (width >= 128 && Vector128.IsHardwareAccelerated)
             for (; j <= n - 4; j += 4) Vector128.Store(Vector128.Load(x + j) - Vector128.Create(a) - Vector128.Create(b), y + j);
         for (; j < n; j++) y[j] = (x[j] - a) - b;
+    }
+    /// <summary>
+    /// Softmax (or LogSoftmax when <paramref name="log"/>) of x [outer, n, inner] along the middle axis, any floating
+    /// type, computed in double (the float32 rows path above is the fast one). x may equal y.
+    /// </summary>
+    public static void Strided<T>(T* x, T* y, long outer, long n, long inner, bool log) where T : unmanaged, INumberBase<T>
+    {
+        for (long o = 0; o < outer; o++)
+            for (long i = 0; i < inner; i++)
+            {
+                long b = o * n * inner + i;
+                double max = double.NegativeInfinity;
+                for (long k = 0; k < n; k++) max = Math.Max(max, double.CreateTruncating(x[b + k * inner]));
+                double sum = 0;
+                for (long k = 0; k < n; k++) sum += Math.Exp(double.CreateTruncating(x[b + k * inner]) - max);
+                double ls = Math.Log(sum);
+                for (long k = 0; k < n; k++)
+                {
+                    double d = double.CreateTruncating(x[b + k * inner]) - max;
+                    y[b + k * inner] = T.CreateSaturating(log ? d - ls : Math.Exp(d) / sum);
+                }
+            }
+    }
+
+    /// <summary>Hardmax of x [outer, n, inner] along the middle axis: 1 at the first maximum, 0 elsewhere.</summary>
+    public static void Hardmax<T>(T* x, T* y, long outer, long n, long inner) where T : unmanaged, INumber<T>
+    {
+        for (long o = 0; o < outer; o++)
+            for (long i = 0; i < inner; i++)
+            {
+                long b = o * n * inner + i;
+                long best = 0;
+                for (long k = 1; k < n; k++)
+                    if (x[b + k * inner] > x[b + best * inner]) best = k;
+                for (long k = 0; k < n; k++) y[b + k * inner] = k == best ? T.One : T.Zero;
+            }
     }
 }

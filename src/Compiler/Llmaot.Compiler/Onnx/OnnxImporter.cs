@@ -349,12 +349,13 @@ public sealed class OnnxImporter
             foreach (var o in pending[i].P.Outputs)
                 if (o.Length > 0)
                 {
-                    if (producers.TryGetValue(o, out int first) && pending[i].P.Op == "Constant" && pending[i].P.Outputs.Count == 1)
+                    if (producers.TryGetValue(o, out int first) && pending[i].P.Op == "Constant" && pending[first].P.Op == "Constant" && pending[i].P.Outputs.Count == 1)
                     {
-                        // Some exporters repeat a Constant under a name already defined; ONNX Runtime keeps the first definition.
+                        // Some exporters repeat a Constant under a name already defined; as ONNX Runtime does, the last definition wins.
                         if (!SameConstant(pending[first].P, pending[i].P))
-                            _model.Warnings.Add($"node '{pending[i].N.Name}' redefines '{o}' (first defined by '{pending[first].N.Name}'); the first definition is used");
-                        duplicates.Add(i);
+                            _model.Warnings.Add($"node '{pending[i].N.Name}' redefines '{o}' (first defined by '{pending[first].N.Name}'); the last definition is used");
+                        duplicates.Add(first);
+                        producers[o] = i;
                         continue;
                     }
                     if (!producers.TryAdd(o, i))

@@ -7,7 +7,7 @@ namespace Llmaot.Ops;
 /// Compile-time evaluation helpers for constant folding. Values travel as double (floating types) or long
 /// (integer types); folding is limited to small tensors (shape arithmetic and small parameter math).
 /// </summary>
-internal static class ConstEval
+public static class ConstEval
 {
     /// <summary>Tensors larger than this many elements are not folded.</summary>
     public const long MaxFoldElements = 1 << 16;

@@ -30,6 +30,12 @@ public abstract class OpDef
     /// </summary>
     public virtual TensorData[]? Fold(Node n) => null;
 
+    /// <summary>
+    /// For composite ops: the standard nodes that replace <paramref name="n"/> (called during shape inference, once the
+    /// input types are known); null when the op is implemented directly. The replacement writes the node's own outputs.
+    /// </summary>
+    public virtual List<Node>? Expand(Node n, Model m) => null;
+
     /// <summary>True when output 0 is input 0's bytes reinterpreted (Reshape and friends): no code runs.</summary>
     public virtual bool IsView(Node n) => false;
 
@@ -116,6 +122,7 @@ public static class OpRegistry
         all.AddRange(ReduceOps.All());
         all.AddRange(NnOps.All());
         all.AddRange(QuantOps.All());
+        all.AddRange(ContribOps.All());
         all.AddRange([
             new ConvOp(), new GemmOp(), new MatMulOp(),
             new PoolOp("MaxPool"), new PoolOp("AveragePool"), new GlobalPoolOp("GlobalAveragePool"), new GlobalPoolOp("GlobalMaxPool"),

@@ -41,6 +41,9 @@ public sealed class CompileOptions
     /// </summary>
     public Dictionary<string, Runtime.IO.HostTensor> ConstInputs { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>Inputs fixed to one scalar value (<c>--const sr=16000</c>), converted to the input's element type.</summary>
+    public Dictionary<string, double> ConstScalars { get; } = new(StringComparer.Ordinal);
+
     /// <summary>Stop after this phase (for inspect).</summary>
     public Phase StopAfter { get; set; } = Phase.Planned;
 

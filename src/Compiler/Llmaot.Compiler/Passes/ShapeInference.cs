@@ -32,6 +32,13 @@ public static class ShapeInference
                 i--; // infer the first inlined node next
                 continue;
             }
+            if (OpRegistry.Get(n).Expand(n, m) is { } replacement)
+            {
+                nodes.RemoveAt(i);
+                nodes.InsertRange(i, replacement);
+                i--; // infer the first replacement node next
+                continue;
+            }
             InferNode(n);
         }
     }

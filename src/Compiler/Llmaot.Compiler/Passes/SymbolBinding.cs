@@ -22,6 +22,18 @@ public static class SymbolBinding
             g.Inputs.Remove(v);
             g.Constants.Add(v);
         }
+        foreach (var (name, value) in o.ConstScalars)
+        {
+            var v = g.Inputs.FirstOrDefault(i => i.Name == name)
+                ?? throw new LlmaotException(Codes.BadBinding, $"--const names '{name}', but the model's inputs are: {string.Join(", ", g.Inputs.Select(i => i.Name))}");
+            if (v.Type.Shape is { } s0 && s0.Rank > 0 && !(s0.Rank == 1 && s0[0].IsKnown && s0[0].Value == 1))
+                throw new LlmaotException(Codes.BadBinding, $"--const {name}={value}: the input has shape {s0}; a scalar value fits only [] or [1] (give a file for tensors)");
+            var data = Ops.ConstEval.IsFloat(v.Elem) ? Ops.ConstEval.FromDoubles(v.Elem, [value]) : Ops.ConstEval.FromLongs(v.Elem, [(long)value]);
+            v.Type = v.Type with { Shape = v.Type.Shape ?? Shape.Scalar };
+            v.Const = data;
+            g.Inputs.Remove(v);
+            g.Constants.Add(v);
+        }
         var bound = new Dictionary<string, long>(o.Dims, StringComparer.Ordinal);
         foreach (var (name, dims) in o.Shapes)
         {
