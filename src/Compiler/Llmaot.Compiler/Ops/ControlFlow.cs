@@ -115,8 +115,11 @@ public abstract class ControlFlowOp : OpDef
     protected static Graph Body(Node n, string attr) =>
         n.Attrs.TryGetValue(attr, out var a) && a.G != null ? a.G : throw Error(n, Codes.BadAttribute, $"graph attribute '{attr}' is missing");
 
-    /// <summary>Types a body's inputs as the op passes them, then infers (and folds) the body's nodes.</summary>
-    protected static void InferBody(Node n, Graph body, IReadOnlyList<TensorType> inputs)
+    /// <summary>Each body with the types of the inputs the op passes it (known once the node's inputs are typed).</summary>
+    public abstract List<(Graph Body, List<TensorType> Inputs)> BodyInputs(Node n);
+
+    /// <summary>Types a body's inputs as the op passes them (shape inference then infers the body's nodes).</summary>
+    public static void TypeInputs(Node n, Graph body, List<TensorType> inputs)
     {
         if (body.Inputs.Count != inputs.Count)
             throw Error(n, Codes.BadGraph, $"body '{body.Name}' takes {body.Inputs.Count} inputs, but the op passes {inputs.Count}");
@@ -127,9 +130,13 @@ public abstract class ControlFlowOp : OpDef
                 throw Error(n, Codes.BadGraph, $"body input '{body.Inputs[k].Name}' is declared {ElementTypes.Name(declared)}, but the op passes {ElementTypes.Name(inputs[k].Elem)}");
             body.Inputs[k].Type = inputs[k];
         }
-        ShapeInference.InferGraph(body);
+    }
+
+    /// <summary>Checks that shape inference typed every output of a body.</summary>
+    protected static void RequireTyped(Node n, Graph body)
+    {
         foreach (var v in body.Outputs)
-            if (v.Type.Elem == ElementType.Undefined) throw Error(n, Codes.BadGraph, $"body output '{v.Name}' got no type");
+            if (v.Type.Elem == ElementType.Undefined) throw Error(n, Codes.BadGraph, $"body output '{v.Name}' of '{body.Name}' got no type");
     }
 
     /// <summary>A loop-carried value must keep its type and static shape from one iteration to the next.</summary>
@@ -224,8 +231,8 @@ public sealed class IfOp : ControlFlowOp
             throw Error(n, Codes.ShapeMismatch, $"the condition '{cond.Name}' has shape {cs}; it must hold one element");
         var then = Body(n, "then_branch");
         var els = Body(n, "else_branch");
-        InferBody(n, then, []);
-        InferBody(n, els, []);
+        RequireTyped(n, then);
+        RequireTyped(n, els);
         if (then.Outputs.Count != n.Outputs.Count || els.Outputs.Count != n.Outputs.Count)
             throw Error(n, Codes.BadGraph, $"the branches return {then.Outputs.Count} and {els.Outputs.Count} values, the node has {n.Outputs.Count} outputs");
         for (int k = 0; k < n.Outputs.Count; k++)
@@ -236,6 +243,9 @@ public sealed class IfOp : ControlFlowOp
             n.Outputs[k].Type = t;
         }
     }
+
+    /// <summary>The branches take no inputs: they read outer values directly.</summary>
+    public override List<(Graph Body, List<TensorType> Inputs)> BodyInputs(Node n) => [(Body(n, "then_branch"), []), (Body(n, "else_branch"), [])];
 
     public override void Select(Node n) => n.Kernel = "if/else on the run-time condition";
 
@@ -286,18 +296,26 @@ public sealed class LoopOp : ControlFlowOp
     /// <summary>Above this trip count a constant M is taken for "no limit" (exporters write INT64_MAX) rather than a scan length.</summary>
     private const long MaxStaticTrips = 1 << 24;
 
+    /// <summary>The body takes the iteration number (int64 []), the condition (bool []) and the loop-carried values.</summary>
+    public override List<(Graph Body, List<TensorType> Inputs)> BodyInputs(Node n)
+    {
+        int carried = n.Inputs.Count - 2;
+        if (carried < 0) throw Error(n, Codes.BadGraph, "Loop takes the inputs M and cond (either may be empty) before the loop-carried values");
+        var types = new List<TensorType> { new(ElementType.Int64, Shape.Scalar), new(ElementType.Bool, Shape.Scalar) };
+        for (int k = 0; k < carried; k++) types.Add(Input(n, 2 + k).Type);
+        return [(Body(n, "body"), types)];
+    }
+
     public override void Infer(Node n)
     {
         var body = Body(n, "body");
         int carried = n.Inputs.Count - 2;
-        if (carried < 0) throw Error(n, Codes.BadGraph, "Loop takes the inputs M and cond (either may be empty) before the loop-carried values");
         if (n.In(0) is { } m && (m.Elem != ElementType.Int64 || m.Type.Shape is { IsStatic: true } ms && ms.Count != 1))
             throw Error(n, Codes.BadGraph, $"the trip count '{m.Name}' must be one int64");
         if (n.In(1) is { } c && (c.Elem != ElementType.Bool || c.Type.Shape is { IsStatic: true } cs && cs.Count != 1))
             throw Error(n, Codes.BadGraph, $"the condition '{c.Name}' must be one bool");
-        var types = new List<TensorType> { new(ElementType.Int64, Shape.Scalar), new(ElementType.Bool, Shape.Scalar) };
-        for (int k = 0; k < carried; k++) types.Add(Input(n, 2 + k).Type);
-        InferBody(n, body, types);
+        var types = BodyInputs(n)[0].Inputs;
+        RequireTyped(n, body);
         int scans = body.Outputs.Count - 1 - carried;
         if (scans < 0 || n.Outputs.Count != carried + scans)
             throw Error(n, Codes.BadGraph, $"the body returns {body.Outputs.Count} values; it must return cond, the {carried} loop-carried values and the scan values ({n.Outputs.Count - carried} by the node's outputs)");
@@ -416,7 +434,8 @@ public sealed class ScanOp : ControlFlowOp
     /// <summary>The static layout of one scan: which inputs are states and scans, and where each slice sits.</summary>
     private sealed record Layout(int First, int States, int ScanIns, long Length, int[] InAxes, bool[] InReverse, int[] OutAxes, bool[] OutReverse, bool Batched);
 
-    private static Layout Plan(Node n, Graph body)
+    /// <summary>The layout; the output axes only once <paramref name="body"/> (typed) is given.</summary>
+    private static Layout Plan(Node n, Graph? body)
     {
         bool batched = n.Opset < 9;
         int first = batched ? 1 : 0;
@@ -457,7 +476,7 @@ public sealed class ScanOp : ControlFlowOp
         var outDirs = batched ? new long[scanOuts] : Attr("scan_output_directions", scanOuts, 0);
         var outAxesAttr = batched ? Enumerable.Repeat(1L, scanOuts).ToArray() : Attr("scan_output_axes", scanOuts, 0);
         var outAxes = new int[scanOuts];
-        if (body.Outputs.Count == states + scanOuts)
+        if (body != null && body.Outputs.Count == states + scanOuts)
             for (int k = 0; k < scanOuts; k++)
                 if (body.Outputs[states + k].Type.Shape is { } ss)
                     outAxes[k] = batched ? 1 : Axis(n, outAxesAttr[k], ss.Rank + 1);
@@ -466,10 +485,11 @@ public sealed class ScanOp : ControlFlowOp
 
     private static Shape Without(Shape s, int axis) => new(s.Dims.Where((_, i) => i != axis).ToArray());
 
-    public override void Infer(Node n)
+    /// <summary>The body takes the states (opset 8: without the batch axis) and one slice of each scan input.</summary>
+    public override List<(Graph Body, List<TensorType> Inputs)> BodyInputs(Node n)
     {
         var body = Body(n, "body");
-        var p = Plan(n, body);
+        var p = Plan(n, null);
         var types = new List<TensorType>();
         for (int k = 0; k < p.States; k++)
         {
@@ -485,10 +505,17 @@ public sealed class ScanOp : ControlFlowOp
             var s = Without(x.Shape, p.InAxes[j]);
             types.Add(new TensorType(x.Elem, p.Batched ? Without(s, 0) : s));
         }
-        InferBody(n, body, types);
+        return [(body, types)];
+    }
+
+    public override void Infer(Node n)
+    {
+        var body = Body(n, "body");
+        var types = BodyInputs(n)[0].Inputs;
+        RequireTyped(n, body);
         if (body.Outputs.Count != n.Outputs.Count)
             throw Error(n, Codes.BadGraph, $"the body returns {body.Outputs.Count} values, the node has {n.Outputs.Count} outputs");
-        p = Plan(n, body); // the output axes need the body's output ranks
+        var p = Plan(n, body); // the output axes need the body's output ranks
         for (int k = 0; k < p.States; k++)
         {
             RequireSameType(n, n.Inputs[p.First + k]!, body.Outputs[k], types[k]);

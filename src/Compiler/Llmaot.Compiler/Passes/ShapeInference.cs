@@ -13,14 +13,15 @@ public static class ShapeInference
     public static void Run(Model m, CompileOptions o)
     {
         RequireSupported(m.Graph);
-        InferGraph(m.Graph);
+        InferGraph(m, m.Graph);
     }
 
     /// <summary>
-    /// Infers the nodes of <paramref name="g"/> in order: the main graph, or a control-flow body whose inputs its op has
-    /// typed (the op's Infer calls this for its bodies, so nested bodies are inferred from the outside in).
+    /// Infers the nodes of <paramref name="g"/> (the main graph or a control-flow body) in order. A control-flow node's
+    /// bodies are inferred first, their inputs typed as the op passes them (<see cref="ControlFlowOp.BodyInputs"/>);
+    /// then the node itself, whose outputs follow from its bodies' outputs.
     /// </summary>
-    public static void InferGraph(Graph g)
+    public static void InferGraph(Model m, Graph g)
     {
         var nodes = g.Nodes;
         for (int i = 0; i < nodes.Count; i++)
@@ -39,6 +40,12 @@ public static class ShapeInference
                 i--; // infer the first replacement node next
                 continue;
             }
+            if (OpRegistry.Get(n) is ControlFlowOp cf)
+                foreach (var (body, inputs) in cf.BodyInputs(n))
+                {
+                    ControlFlowOp.TypeInputs(n, body, inputs);
+                    InferGraph(m, body);
+                }
             InferNode(n);
         }
     }
