@@ -214,8 +214,9 @@ public abstract class ControlFlowOp : OpDef
 }
 
 /// <summary>
-/// If (opset 1-21): y = cond ? then_branch() : else_branch(). When the condition is known at compile time (a constant,
-/// or an input fixed with --const) shape inference inlines the taken branch, so no control flow remains. A run-time
+/// If (opset 1, 11, 13, 16, 19, 21+; tensor values only, not sequences or optionals):
+/// y = cond ? then_branch() : else_branch(). When the condition is known at compile time (a constant, or an input
+/// fixed with --const) shape inference inlines the taken branch, so no control flow remains. A run-time
 /// condition becomes <c>if (cond[0]) { then nodes } else { else nodes }</c>, each branch copying its results into the If's
 /// outputs; the two branches must therefore give each output the same type and static shape.
 /// </summary>
@@ -280,7 +281,8 @@ public sealed class IfOp : ControlFlowOp
 }
 
 /// <summary>
-/// Loop (opset 1-21): <c>for (i = 0; i &lt; M &amp;&amp; cond; i++) { cond, v..., scan... = body(i, cond, v...) }</c>.
+/// Loop (opset 1, 11, 13, 16, 19, 21+; tensor values only, not sequences or optionals):
+/// <c>for (i = 0; i &lt; M &amp;&amp; cond; i++) { cond, v..., scan... = body(i, cond, v...) }</c>.
 /// Inputs M (int64 [], optional), cond (bool [], optional) and the N initial loop-carried values; the body takes
 /// (i int64 [], cond bool [], v...) and returns (cond, v..., K per-iteration scan values); outputs are the N final values
 /// then the K scan values concatenated along a new axis 0. Loop-carried values keep one static type and live in two
@@ -420,7 +422,7 @@ public sealed class LoopOp : ControlFlowOp
 }
 
 /// <summary>
-/// Scan (opset 8 with a batch of 1, opset 9-21): runs the body once per position along the scan axis. Inputs are N
+/// Scan (opset 8 with a batch of 1; opset 9, 11, 16, 19, 21+): runs the body once per position along the scan axis. Inputs are N
 /// initial state values then M scan inputs (opset 8: a leading sequence_lens, which must be empty or all full
 /// length, and a batch axis 0 of size 1 on every input and output). Per iteration t the body takes (state...,
 /// slice t of each scan input along scan_input_axes[j], read backwards when scan_input_directions[j] = 1) and returns
