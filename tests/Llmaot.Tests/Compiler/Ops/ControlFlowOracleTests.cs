@@ -148,4 +148,31 @@ public class ControlFlowOracleTests
             .Node("Loop", ["M", "", "x"], ["s"], ("body", body));
         Oracle.Check(Oracle.Save(w, "loop_if"));
     }
+
+    [Fact]
+    public void Nested_loops_and_a_scan_inside_a_loop_match()
+    {
+        // Outer Loop (3 trips) carries s; its body runs an inner Loop (2 trips, s += x each) and a Scan over the
+        // rows of m that accumulates them into s; the outer Loop also stacks each iteration's s.
+        var inner = new OnnxWriter { GraphName = "inner" }
+            .Input("j", ElementType.Int64, D()).Input("c", ElementType.Bool, D()).Input("u", ElementType.Float, D(3))
+            .Output("c_out", ElementType.Bool, D()).Output("u_out", ElementType.Float, D(3))
+            .Node("Identity", ["c"], ["c_out"]).Node("Add", ["u", "x"], ["u_out"]);
+        var scanBody = new OnnxWriter { GraphName = "rows" }
+            .Input("acc", ElementType.Float, D(3)).Input("row", ElementType.Float, D(3))
+            .Output("acc_out", ElementType.Float, D(3)).Output("seen", ElementType.Float, D(3))
+            .Node("Add", ["acc", "row"], ["acc_out"]).Node("Identity", ["acc"], ["seen"]);
+        var outer = new OnnxWriter { GraphName = "outer" }
+            .Input("i", ElementType.Int64, D()).Input("c", ElementType.Bool, D()).Input("s", ElementType.Float, D(3))
+            .Output("c_out", ElementType.Bool, D()).Output("s_out", ElementType.Float, D(3)).Output("trace", ElementType.Float, D(3))
+            .Initializer("two", ElementType.Int64, [], new long[] { 2 })
+            .Node("Loop", ["two", "", "s"], ["s1"], ("body", inner))
+            .Node("Scan", ["s1", "m"], ["s_out", "rows_seen"], ("body", scanBody), ("num_scan_inputs", 1L))
+            .Node("Identity", ["c"], ["c_out"]).Node("Identity", ["s_out"], ["trace"]);
+        var w = new OnnxWriter().Opset(17).Input("x", ElementType.Float, D(3)).Input("m", ElementType.Float, D(4, 3))
+            .Output("s", ElementType.Float, D(3)).Output("traces", ElementType.Float, D(3, 3))
+            .Initializer("M", ElementType.Int64, [], new long[] { 3 })
+            .Node("Loop", ["M", "", "x"], ["s", "traces"], ("body", outer));
+        Oracle.Check(Oracle.Save(w, "loop_nested"));
+    }
 }
