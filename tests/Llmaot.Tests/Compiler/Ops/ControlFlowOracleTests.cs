@@ -115,19 +115,22 @@ public class ControlFlowOracleTests
         Oracle.Check(path);
     }
 
-    [Fact]
-    public void Scan_backwards_along_axis_1_matches()
+    [Theory]
+    [InlineData(1L, 0L, 1L)]
+    [InlineData(0L, 1L, 0L)]
+    public void Scan_along_axis_1_matches(long inDir, long outDir, long outAxis)
     {
-        // x [2,5,3] scanned along axis 1 from the end; the scan output stacks along axis 1 too (forwards).
+        // x [2,5,3] scanned along axis 1 (forwards or from the end); the scan values stack along outAxis.
         var body = new OnnxWriter { GraphName = "body" }
             .Input("s_in", ElementType.Float, D(2, 3)).Input("xt", ElementType.Float, D(2, 3))
             .Output("s_out", ElementType.Float, D(2, 3)).Output("y", ElementType.Float, D(2, 3))
             .Node("Add", ["s_in", "xt"], ["s_out"]).Node("Mul", ["s_out", "xt"], ["y"]);
         var w = new OnnxWriter().Opset(16).Input("s0", ElementType.Float, D(2, 3)).Input("x", ElementType.Float, D(2, 5, 3))
-            .Output("s", ElementType.Float, D(2, 3)).Output("ys", ElementType.Float, D(2, 5, 3))
+            .Output("s", ElementType.Float, D(2, 3)).Output("ys", ElementType.Float, null)
             .Node("Scan", ["s0", "x"], ["s", "ys"], ("body", body), ("num_scan_inputs", 1L),
-                ("scan_input_axes", new long[] { 1 }), ("scan_input_directions", new long[] { 1 }), ("scan_output_axes", new long[] { 1 }));
-        Oracle.Check(Oracle.Save(w, "scan_axis1"));
+                ("scan_input_axes", new long[] { 1 }), ("scan_input_directions", new long[] { inDir }),
+                ("scan_output_axes", new long[] { outAxis }), ("scan_output_directions", new long[] { outDir }));
+        Oracle.Check(Oracle.Save(w, $"scan_axis1_{inDir}{outDir}{outAxis}"));
     }
 
     [Fact]
