@@ -15,7 +15,8 @@ var ci = CultureInfo.InvariantCulture;
 int runs = 2000;
 string? isa = null;
 string? outFile = null;
-var models = new List<(string Path, string[] Shapes)>();
+var models = new List<(string Path, string[] Options)>();
+bool all = false;
 for (int i = 0; i < args.Length; i++)
 {
     switch (args[i])
@@ -23,7 +24,9 @@ for (int i = 0; i < args.Length; i++)
         case "--runs": runs = int.Parse(args[++i], ci); break;
         case "--isa": isa = args[++i]; break;
         case "--out": outFile = args[++i]; break;
+        case "--all": all = true; break;
         default:
+            // MODEL or MODEL:OPTION;OPTION with options like shape x=1,3,48,192 / dim batch=1 / const sr=16000
             var parts = args[i].Split(':', 2);
             models.Add((parts[0], parts.Length > 1 ? parts[1].Split(';', StringSplitOptions.RemoveEmptyEntries) : []));
             break;
@@ -36,10 +39,23 @@ if (!Directory.Exists(Path.Combine(shared, "models")))
     Console.Error.WriteLine($"error: ../shared/models not found (looked in {shared}); the benchmark needs the shared models beside the repo");
     return 1;
 }
-if (models.Count == 0)
+if (models.Count == 0 || all)
 {
-    models.Add((Path.Combine(shared, "models/onnx/mnist.onnx"), []));
-    models.Add((Path.Combine(shared, "models/onnx/cnn_mnist_pytorch.onnx"), []));
+    string M(string f) => Path.Combine(shared, "models/onnx", f);
+    models.Add((M("mnist.onnx"), []));
+    models.Add((M("cnn_mnist_pytorch.onnx"), []));
+    if (all)
+    {
+        models.Add((M("silero_vad_16k_op15.onnx"), ["shape input=1,512", "dim batch=1", "const sr=16000"]));
+        models.Add((M("silero_vad_op18_ifless.onnx"), ["shape input=1,512", "dim batch=1", "const sr=16000"]));
+        models.Add((M("silero_vad_v4_lstm.onnx"), ["shape input=1,512", "dim batch=1", "const sr=16000"]));
+        models.Add((M("wakeword_head_hello_deepa.onnx"), []));
+        models.Add((M("ppocr_mobile_v2_cls.onnx"), ["shape x=1,3,48,192"]));
+        models.Add((M("ppocr_v4_det.onnx"), ["shape x=1,3,640,640"]));
+        models.Add((M("bert_toy_optimized.onnx"), ["shape input_ids=1,16", "shape token_type_ids=1,16", "shape input_mask=1,16"]));
+        models.Add((M("gpt2_past_tiny_random.onnx"), ["dim batch_size=1", "dim seq_len=4"]));
+        models.Add((M("gpt2_contrib_ops_tiny_random.onnx"), ["dim batch_size=1", "dim seq_len=1", "dim past_seq_len=4", "dim total_seq_len=5"]));
+    }
 }
 
 string ortLib = Directory.GetFiles(AppContext.BaseDirectory, "libonnxruntime.so", SearchOption.AllDirectories).FirstOrDefault() ?? "";
@@ -47,14 +63,21 @@ long ortBytes = ortLib.Length > 0 ? new FileInfo(ortLib).Length : 0;
 var rows = new List<string>();
 string work = Path.Combine(Path.GetTempPath(), "llmaot-bench");
 Console.WriteLine($"runs per model: {runs}; ONNX Runtime {typeof(Microsoft.ML.OnnxRuntime.InferenceSession).Assembly.GetName().Version} with 1 intra-op thread; libonnxruntime.so {ortBytes:N0} bytes");
-foreach (var (path, shapes) in models)
+foreach (var (path, options) in models)
 {
     string name = Path.GetFileNameWithoutExtension(path);
     var co = new CompileOptions();
-    foreach (var s in shapes)
+    foreach (var o in options)
     {
-        var kv = s.Split('=');
-        co.Shapes[kv[0]] = kv[1].Split(',').Select(x => long.Parse(x, ci)).ToArray();
+        var kind = o.Split(' ', 2);
+        var kv = kind[1].Split('=');
+        switch (kind[0])
+        {
+            case "shape": co.Shapes[kv[0]] = kv[1].Split(',').Select(x => long.Parse(x, ci)).ToArray(); break;
+            case "dim": co.Dims[kv[0]] = long.Parse(kv[1], ci); break;
+            case "const": co.ConstScalars[kv[0]] = double.Parse(kv[1], ci); break;
+            default: throw new ArgumentException($"unknown model option '{o}'");
+        }
     }
     var g = Compiler.Compile(path, co, new EmitOptions { ClassName = Compiler.ClassNameFor(name), Name = name });
     var b = new BuildOptions { Isa = isa };
@@ -66,32 +89,43 @@ foreach (var (path, shapes) in models)
     using var loaded = InMemoryCompiler.Compile([g]);
     using var model = loaded.Create($"{g.Options.Namespace}.{g.ClassName}");
     var feed = Verifier.RandomInputs(model.Info, 42);
+    foreach (var (k, d) in co.ConstScalars) feed[k] = new Llmaot.Runtime.IO.HostTensor(Llmaot.Runtime.ElementType.Int64, [], BitConverter.GetBytes((long)d));
 
-    double ours = RunBinary(exe, runs);
+    var (ours, rssKb) = RunBinary(exe, runs);
     double theirs = TimeOrt(path, feed, runs);
-    string row = string.Create(ci, $"| {name} | {ours:F1} | {theirs:F1} | {theirs / ours:F2}x | {binBytes:N0} | {g.WeightsBytes:N0} | {ortBytes:N0} |");
+    string row = string.Create(ci, $"| {name} | {ours:F1} | {theirs:F1} | {theirs / ours:F2}x | {binBytes:N0} | {g.WeightsBytes:N0} | {rssKb / 1024.0:F1} |");
     Console.WriteLine(row);
     rows.Add(row);
 }
 var table = new List<string>
 {
-    $"| model | llmaot median µs | ONNX Runtime median µs (1 thread) | ORT/llmaot | llmaot binary bytes | of which weights | libonnxruntime.so bytes |",
+    $"| model | llmaot median µs | ONNX Runtime median µs (1 thread) | ORT/llmaot | llmaot binary bytes | of which weights | llmaot peak RSS MB |",
     "|---|---|---|---|---|---|---|",
 };
 table.AddRange(rows);
+table.Add("");
+table.Add(string.Create(ci, $"ONNX Runtime {typeof(Microsoft.ML.OnnxRuntime.InferenceSession).Assembly.GetName().Version}: libonnxruntime.so is {ortBytes:N0} bytes; llmaot binaries need no runtime library."));
 Console.WriteLine();
 foreach (var l in table) Console.WriteLine(l);
 if (outFile != null) File.WriteAllLines(outFile, table);
 return 0;
 
-static double RunBinary(string exe, int runs)
+static (double MedianUs, long PeakRssKb) RunBinary(string exe, int runs)
 {
-    var psi = new ProcessStartInfo(exe, ["--bench", runs.ToString(CultureInfo.InvariantCulture)]) { RedirectStandardOutput = true };
+    // /usr/bin/time -f %M reports the child's peak resident set size in KB.
+    bool haveTime = File.Exists("/usr/bin/time");
+    var psi = haveTime
+        ? new ProcessStartInfo("/usr/bin/time", ["-f", "%M", exe, "--bench", runs.ToString(CultureInfo.InvariantCulture)])
+        : new ProcessStartInfo(exe, ["--bench", runs.ToString(CultureInfo.InvariantCulture)]);
+    psi.RedirectStandardOutput = true;
+    psi.RedirectStandardError = true;
     using var p = Process.Start(psi)!;
     string line = p.StandardOutput.ReadToEnd();
+    string err = p.StandardError.ReadToEnd();
     p.WaitForExit();
     using var doc = JsonDocument.Parse(line);
-    return doc.RootElement.GetProperty("median_us").GetDouble();
+    long rss = haveTime && long.TryParse(err.Trim().Split('\n').Last(), out long kb) ? kb : 0;
+    return (doc.RootElement.GetProperty("median_us").GetDouble(), rss);
 }
 
 static double TimeOrt(string path, Dictionary<string, Llmaot.Runtime.IO.HostTensor> feed, int runs)

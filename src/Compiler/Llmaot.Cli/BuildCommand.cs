@@ -9,6 +9,9 @@ namespace Llmaot.Cli;
 /// <summary>`llmaot build MODEL -o DIR [--name NAME] [--target RID] [--isa ISA] [--dim SYM=N]... [--shape INPUT=dims]... [--emit exe|source] [--weights embedded|file] [--size]`</summary>
 public static class BuildCommand
 {
+    private static string? Tokenizer;
+    private static int? Context;
+
     public static Command Create()
     {
         var model = Shared.Model();
@@ -25,13 +28,17 @@ public static class BuildCommand
         var weights = new Option<string>("--weights") { Description = "embedded: inside the binary; file: NAME.weights beside it, memory-mapped", DefaultValueFactory = _ => "embedded" };
         weights.AcceptOnlyFromAmong("embedded", "file");
         var size = new Option<bool>("--size") { Description = "Optimize the binary for size rather than speed" };
+        var tokenizer = new Option<string?>("--tokenizer") { Description = "Tokenizer file for language-model checkpoints without one (llama2.c tokenizer.bin)" };
+        var ctx = new Option<int?>("--ctx") { Description = "KV-cache length of a language model (default: the model's context)" };
 
-        var cmd = new Command("build", "Compile a model to a native executable (or to C# source)") { model, output, name, target, isa, dim, shape, consts, emit, weights, size };
+        var cmd = new Command("build", "Compile a model to a native executable (or to C# source)") { model, output, name, target, isa, dim, shape, consts, emit, weights, size, tokenizer, ctx };
         cmd.SetAction(r =>
         {
             try
             {
                 Shared.Consts = r.GetValue(consts);
+                Tokenizer = r.GetValue(tokenizer);
+                Context = r.GetValue(ctx);
                 return Run(r.GetValue(model)!, r.GetValue(output)!, r.GetValue(name), r.GetValue(target)!, r.GetValue(isa), r.GetValue(dim), r.GetValue(shape),
                     r.GetValue(emit) == "source" ? EmitKind.Source : EmitKind.Exe, r.GetValue(weights) == "file" ? WeightsMode.File : WeightsMode.Embedded, r.GetValue(size));
             }
@@ -48,6 +55,8 @@ public static class BuildCommand
         var b = new BuildOptions { Target = target, Isa = isa, Size = size };
         var co = Shared.Compile(dims, shapes);
         Shared.AddConsts(co, Shared.Consts);
+        co.Tokenizer = Tokenizer;
+        co.Context = Context;
         var eo = new EmitOptions
         {
             ClassName = Compiler.ClassNameFor(name),

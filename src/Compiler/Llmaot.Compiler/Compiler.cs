@@ -10,6 +10,11 @@ public static class Compiler
     /// <summary>Runs every phase and emits. The model's mapped files are released before returning.</summary>
     public static GeneratedModel Compile(string path, CompileOptions options, EmitOptions emit)
     {
+        if (Llm.LlmFrontend.IsLanguageModel(path, options))
+        {
+            using var lm = Llm.LlmFrontend.Load(path, options);
+            return Llm.LlmEmitter.Emit(lm, emit, options.Context);
+        }
         using var model = Pipeline.Compile(path, options);
         return ModelEmitter.Emit(model, emit);
     }

@@ -9,6 +9,8 @@ namespace Llmaot.Runtime.Kernels;
 /// </summary>
 public unsafe interface IQuantType
 {
+    /// <summary>Bits per element (8 / Bits elements share a byte for the sub-byte types).</summary>
+    static abstract int Bits { get; }
     static abstract int Min { get; }
     static abstract int Max { get; }
     static abstract int Load(byte* p, long i);
@@ -18,6 +20,7 @@ public unsafe interface IQuantType
 #pragma warning disable CS1591 // each struct is the storage rule its name says
 public unsafe struct QInt8 : IQuantType
 {
+    public static int Bits => 8;
     public static int Min => sbyte.MinValue;
     public static int Max => sbyte.MaxValue;
     public static int Load(byte* p, long i) => (sbyte)p[i];
@@ -26,6 +29,7 @@ public unsafe struct QInt8 : IQuantType
 
 public unsafe struct QUInt8 : IQuantType
 {
+    public static int Bits => 8;
     public static int Min => 0;
     public static int Max => byte.MaxValue;
     public static int Load(byte* p, long i) => p[i];
@@ -34,6 +38,7 @@ public unsafe struct QUInt8 : IQuantType
 
 public unsafe struct QInt16 : IQuantType
 {
+    public static int Bits => 16;
     public static int Min => short.MinValue;
     public static int Max => short.MaxValue;
     public static int Load(byte* p, long i) => ((short*)p)[i];
@@ -42,6 +47,7 @@ public unsafe struct QInt16 : IQuantType
 
 public unsafe struct QUInt16 : IQuantType
 {
+    public static int Bits => 16;
     public static int Min => 0;
     public static int Max => ushort.MaxValue;
     public static int Load(byte* p, long i) => ((ushort*)p)[i];
@@ -50,6 +56,7 @@ public unsafe struct QUInt16 : IQuantType
 
 public unsafe struct QInt32 : IQuantType
 {
+    public static int Bits => 32;
     public static int Min => int.MinValue;
     public static int Max => int.MaxValue;
     public static int Load(byte* p, long i) => ((int*)p)[i];
@@ -58,6 +65,7 @@ public unsafe struct QInt32 : IQuantType
 
 public unsafe struct QInt4 : IQuantType
 {
+    public static int Bits => 4;
     public static int Min => -8;
     public static int Max => 7;
     public static int Load(byte* p, long i) => ((sbyte)(p[i >> 1] << (int)(4 - 4 * (i & 1)))) >> 4;
@@ -70,6 +78,7 @@ public unsafe struct QInt4 : IQuantType
 
 public unsafe struct QUInt4 : IQuantType
 {
+    public static int Bits => 4;
     public static int Min => 0;
     public static int Max => 15;
     public static int Load(byte* p, long i) => (p[i >> 1] >> (int)(4 * (i & 1))) & 0xF;
@@ -78,6 +87,7 @@ public unsafe struct QUInt4 : IQuantType
 
 public unsafe struct QInt2 : IQuantType
 {
+    public static int Bits => 2;
     public static int Min => -2;
     public static int Max => 1;
     public static int Load(byte* p, long i) => ((sbyte)(p[i >> 2] << (int)(6 - 2 * (i & 3)))) >> 6;
@@ -90,6 +100,7 @@ public unsafe struct QInt2 : IQuantType
 
 public unsafe struct QUInt2 : IQuantType
 {
+    public static int Bits => 2;
     public static int Min => 0;
     public static int Max => 3;
     public static int Load(byte* p, long i) => (p[i >> 2] >> (int)(2 * (i & 3))) & 0x3;
@@ -143,6 +154,48 @@ public static unsafe class Quantization
                     long s = l.ScaleIndex(o, a, j);
                     int zp = zeroPoint == null ? 0 : TQ.Load(zeroPoint, s);
                     y[i] = TF.CreateTruncating((float)((long)TQ.Load(x, i) - zp) * float.CreateTruncating(scale[s]));
+                }
+    }
+
+    /// <summary>Element <paramref name="i"/> of float8 (one byte each) or packed float4 E2M1 storage, decoded exactly.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float LoadFloat(byte* p, long i, ElementType type) =>
+        (float)(type == ElementType.Float4E2M1 ? Float4.Load(p, i) : Float8.Decode(p[i], type));
+
+    /// <summary>
+    /// QuantizeLinear to a float type (float8 E4M3FN/E4M3FNUZ/E5M2/E5M2FNUZ, or float4 E2M1 packed):
+    /// y = convert(x / scale + zero_point), rounding to nearest even; float8 saturates to +-max when
+    /// <paramref name="saturate"/> (else infinity/NaN as in Cast), float4 always saturates.
+    /// </summary>
+    public static void QuantizeFloat<TF>(TF* x, TF* scale, byte* zeroPoint, byte* y, QuantLayout l, ElementType type, bool saturate)
+        where TF : unmanaged, INumberBase<TF>
+    {
+        bool f4 = type == ElementType.Float4E2M1;
+        long i = 0;
+        for (long o = 0; o < l.Outer; o++)
+            for (long a = 0; a < l.AxisDim; a++)
+                for (long j = 0; j < l.Inner; j++, i++)
+                {
+                    long s = l.ScaleIndex(o, a, j);
+                    float v = float.CreateTruncating(x[i]) / float.CreateTruncating(scale[s]);
+                    if (zeroPoint != null) v += LoadFloat(zeroPoint, s, type);
+                    if (f4) Float4.Store(y, i, Float4.Encode(v));
+                    else y[i] = Float8.Encode(v, type, saturate);
+                }
+    }
+
+    /// <summary>DequantizeLinear from a float type (float8, or float4 E2M1 packed): y = (x - zero_point) * scale, in TF.</summary>
+    public static void DequantizeFloat<TF>(byte* x, TF* scale, byte* zeroPoint, TF* y, QuantLayout l, ElementType type)
+        where TF : unmanaged, INumberBase<TF>
+    {
+        long i = 0;
+        for (long o = 0; o < l.Outer; o++)
+            for (long a = 0; a < l.AxisDim; a++)
+                for (long j = 0; j < l.Inner; j++, i++)
+                {
+                    long s = l.ScaleIndex(o, a, j);
+                    float zp = zeroPoint == null ? 0 : LoadFloat(zeroPoint, s, type);
+                    y[i] = TF.CreateTruncating((LoadFloat(x, i, type) - zp) * float.CreateTruncating(scale[s]));
                 }
     }
 

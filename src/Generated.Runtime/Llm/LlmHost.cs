@@ -105,8 +105,10 @@ public static unsafe class LlmHost
     }
 
     /// <summary>
-    /// One turn: encodes the prompt (BOS first on a fresh context), prefills it in one pass, then samples up to
-    /// <paramref name="n"/> tokens, stopping early at BOS or EOS or the end of the context, as llama2.c does.
+    /// One turn, with llama2.c's step semantics: the prompt (BOS first on a fresh context) is prefilled in one pass, then the
+    /// model runs <paramref name="n"/> more positions, each on the token sampled from the previous logits; every sampled
+    /// token is printed, so a turn prints n + 1 tokens (`-n 255` on an empty prompt is llama2.c's 256 steps). Generation stops
+    /// early at BOS or EOS, or at the end of the context.
     /// </summary>
     public static string Generate(ILlmModel model, string prompt, int n, SamplerOptions options, Stream output, ref int pos, ref int lastToken, long startTimestamp)
     {
@@ -126,7 +128,7 @@ public static unsafe class LlmHost
         double firstTokenMs = 0;
         long tDecode = Stopwatch.GetTimestamp();
         Span<byte> buffer = stackalloc byte[1];
-        while (generated < n)
+        while (true)
         {
             int next = sampler.Sample(logits, mi.Vocab);
             if (next == tok.Bos || next == tok.Eos) break;
@@ -137,7 +139,7 @@ public static unsafe class LlmHost
             sampler.Accept(next);
             generated++;
             token = next;
-            if (generated == n || pos >= mi.Context) break;
+            if (generated > n || pos >= mi.Context) break;
             logits = model.Forward(token, pos);
             pos++;
         }

@@ -112,6 +112,27 @@ public class NativeAotTests
         Assert.Contains("\"arch\":\"arm64\"", io);
     }
 
+    [Theory]
+    [InlineData("models/llama2c/stories260K.bin", "stories260K", true)]
+    [InlineData("models/gguf/stories260K-f32.gguf", "stories260K-f32", false)]
+    public void Stories260K_binary_prints_the_expected_greedy_text(string model, string name, bool llama2c)
+    {
+        string outDir = SharedData.TempDir("e2e-llm");
+        var args = new List<string> { "build", SharedData.File(model), "-o", outDir };
+        if (llama2c) args.AddRange(["--tokenizer", SharedData.File("models/llama2c/tok512.bin")]);
+        else args.AddRange(["--ctx", "512"]);
+        var (code, o, e) = Exec(Path.Combine(SharedData.RepoRoot, "llmaot"), SharedData.RepoRoot, args.ToArray());
+        Assert.True(code == 0, o + e);
+        string exe = Path.Combine(outDir, name);
+        Assert.True(new FileInfo(exe).Length <= 3_000_000, $"{name} is {new FileInfo(exe).Length} bytes, over 3 MB");
+        var (rc, text, stats) = Exec(exe, outDir, "--temp", "0", "-n", "255", "--threads", "1");
+        Assert.Equal(0, rc);
+        Assert.Equal(File.ReadAllText(SharedData.File("models/llama2c/stories260K.greedy256.expected.txt")), text);
+        using var doc = System.Text.Json.JsonDocument.Parse(stats.Trim().Split('\n').Last());
+        Assert.Equal(256, doc.RootElement.GetProperty("generated_tokens").GetInt32());
+        Assert.True(doc.RootElement.GetProperty("decode_tok_s").GetDouble() > 0);
+    }
+
     [Fact]
     public void Weights_file_mode_and_emit_source()
     {

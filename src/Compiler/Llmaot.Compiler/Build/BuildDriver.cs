@@ -46,9 +46,11 @@ public static class BuildDriver
         File.Copy(runtimeDll, Path.Combine(lib, Path.GetFileName(runtimeDll)), overwrite: true);
         File.WriteAllText(Path.Combine(dir, g.ClassName + ".g.cs"), g.Source);
         File.WriteAllBytes(Path.Combine(dir, g.Options.WeightsFileName), g.Weights);
-        File.WriteAllText(Path.Combine(dir, "Program.cs"),
-            $"// Entry point of the {name} executable: --input NAME=FILE ... --output-dir DIR | --bench N | --info\n" +
-            $"return Llmaot.Runtime.Host.Main(args, static () => new {g.Options.Namespace}.{g.ClassName}());\n");
+        File.WriteAllText(Path.Combine(dir, "Program.cs"), g.IsLanguageModel
+            ? $"// Entry point of the {name} text generator: [-p PROMPT] [-n N] [--temp T] [--top-k K] [--top-p P] [--seed S] [--threads T] [-i] [--info]\n" +
+              $"return Llmaot.Runtime.Llm.LlmHost.Main(args, static () => new {g.Options.Namespace}.{g.ClassName}());\n"
+            : $"// Entry point of the {name} executable: --input NAME=FILE ... --output-dir DIR | --bench N | --info\n" +
+              $"return Llmaot.Runtime.Host.Main(args, static () => new {g.Options.Namespace}.{g.ClassName}());\n");
         string csproj = Path.Combine(dir, name + ".csproj");
         File.WriteAllText(csproj, ProjectText(g, b));
         return csproj;

@@ -42,6 +42,9 @@ public sealed class GeneratedModel
     public required long Parameters { get; init; }
     public required EmitOptions Options { get; init; }
     public long WeightsBytes => Weights.LongLength;
+
+    /// <summary>True for a text generator (the executable runs <c>LlmHost</c>), false for a tensor model (<c>Host</c>).</summary>
+    public bool IsLanguageModel { get; init; }
 }
 
 /// <summary>

@@ -16,7 +16,7 @@ public static class LlmEmitter
     public static GeneratedModel Emit(LlmModel m, EmitOptions o, int? context = null)
     {
         var c = m.Config;
-        int ctx = Math.Min(context ?? c.ContextLength, c.ContextLength);
+        int ctx = context ?? c.ContextLength;
         if (ctx <= 0) throw new LlmaotException(Codes.BadOption, $"--ctx must be positive, got {ctx}");
         if (m.Vocab == null) throw new LlmaotException(Codes.BadOption, $"{m.SourceName} carries no vocabulary; give the tokenizer with --tokenizer FILE");
         if (m.Vocab.Pieces.Length != c.Vocab) throw new LlmaotException(Codes.MalformedModel, $"the tokenizer has {m.Vocab.Pieces.Length} pieces, the model {c.Vocab} tokens");
@@ -195,6 +195,7 @@ public static class LlmEmitter
             NodeCount = c.Layers,
             Parameters = parameters,
             Options = o,
+            IsLanguageModel = true,
         };
     }
 }

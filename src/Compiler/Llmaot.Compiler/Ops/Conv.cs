@@ -8,7 +8,8 @@ namespace Llmaot.Ops;
 /// <summary>
 /// Conv (opset 1, 11): Y = X * W (+ B), NCHW, with groups, pads, strides, dilations, auto_pad.
 /// W: [M, C/group, k...]. Fusion may attach an activation (Facts["activation"]) that runs in the kernel's epilogue.
-/// 1-D and 2-D convolutions are supported.
+/// 1-D and 2-D float32 convolutions take the tuned kernels; float16, double and 3-D convolutions take the direct
+/// N-d reference kernel (<see cref="Runtime.Kernels.ConvNd"/>, no fused epilogue).
 /// </summary>
 public sealed class ConvOp : OpDef
 {
@@ -56,14 +57,20 @@ public sealed class ConvOp : OpDef
             && M <= 64 && (long)C * KH * KW <= 1600;
     }
 
+    /// <summary>True when this Conv takes the generic N-d path: a non-float32 type or 3 spatial dims.</summary>
+    internal static bool UsesGeneric(Node n) => n.Inputs[0]!.Elem != ElementType.Float || n.Inputs[0]!.Type.Shape is { Rank: 5 };
+
     public override void Infer(Node n)
     {
         var x = Input(n, 0);
-        RequireFloat(n, x);
+        if (x.Elem is not (ElementType.Float or ElementType.Double or ElementType.Float16))
+            throw Error(n, Codes.UnsupportedType, $"input '{x.Name}' is {ElementTypes.Name(x.Elem)}; Conv supports float32, float16 and double");
+        for (int i = 1; i < n.Inputs.Count; i++)
+            if (n.In(i) is { } v && v.Elem != x.Elem) throw Error(n, Codes.UnsupportedType, $"input {i} ('{v.Name}') differs in type from X");
         var xs = InShape(n, 0);
         var ws = InShape(n, 1);
         if (ws.Rank != xs.Rank) throw Error(n, Codes.ShapeMismatch, $"weight shape {ws} and input shape {xs} differ in rank");
-        if (xs.Rank > 4) throw Error(n, Codes.UnsupportedOp, $"{xs.Rank - 2}-D convolution is not supported yet (1-D and 2-D are)");
+        if (xs.Rank > 5) throw Error(n, Codes.UnsupportedOp, $"{xs.Rank - 2}-D convolution is not supported yet (1-D to 3-D are)");
         long group = n.Int("group", 1);
         if (group <= 0) throw Error(n, Codes.BadAttribute, $"group must be positive, got {group}");
         if (xs[1].IsKnown && ws[1].IsKnown && xs[1].Value != ws[1].Value * group)
@@ -72,11 +79,16 @@ public sealed class ConvOp : OpDef
         var g = Geometry(n);
         var dims = new List<Dim> { xs[0], ws[0] };
         dims.AddRange(g.Out.Select(o => Dim.Of(o)));
-        Set(n, 0, ElementType.Float, new Shape(dims.ToArray()));
+        Set(n, 0, x.Elem, new Shape(dims.ToArray()));
     }
 
     public override void Select(Node n)
     {
+        if (UsesGeneric(n))
+        {
+            n.Kernel = $"ConvNd.Run[{n.Inputs[0]!.Shape.Rank - 2}D,direct]" + (n.In(2) != null ? "+bias" : "");
+            return;
+        }
         var g = Geometry(n);
         var (N, C, H, W, M, KH, KW, OH, OW, SH, SW, PT, PL, DH, DW, G) = Args(n, g);
         if (n.Facts.ContainsKey(PackedFact))
@@ -115,8 +127,25 @@ public sealed class ConvOp : OpDef
         return (x[0], x[1], x[2], x[3], w[0], g.Kernel[0], g.Kernel[1], g.Out[0], g.Out[1], g.Strides[0], g.Strides[1], g.PadsBegin[0], g.PadsBegin[1], g.Dilations[0], g.Dilations[1], G);
     }
 
+    private static long[] To3(int[] v, int fill) => Enumerable.Repeat((long)fill, 3 - v.Length).Concat(v.Select(x => (long)x)).ToArray();
+
+    private static void EmitGeneric(Node n, EmitContext e)
+    {
+        var g = Geometry(n);
+        var xs = n.Inputs[0]!.Shape.ToLongs();
+        string bias = n.In(2) is { } b ? e.P(b) : $"({EmitContext.T(n.Inputs[0]!)}*)null";
+        e.W.Line($"ConvNd.Run({e.P(n.Inputs[0]!)}, {e.P(n.Inputs[1]!)}, {bias}, {e.P(n.Outputs[0])}, n: {xs[0]}, c: {xs[1]}, m: {n.Outputs[0].Shape[1].Value}, group: {n.Int("group", 1)},");
+        e.W.Line($"    inDims: {EmitContext.Ints(To3(g.In, 1))}, outDims: {EmitContext.Ints(To3(g.Out, 1))}, kernel: {EmitContext.Ints(To3(g.Kernel, 1))},");
+        e.W.Line($"    strides: {EmitContext.Ints(To3(g.Strides, 1))}, dilations: {EmitContext.Ints(To3(g.Dilations, 1))}, padsBegin: {EmitContext.Ints(To3(g.PadsBegin, 0))});");
+    }
+
     public override void Emit(Node n, EmitContext e)
     {
+        if (UsesGeneric(n))
+        {
+            EmitGeneric(n, e);
+            return;
+        }
         var g = Geometry(n);
         var (N, C, H, W, M, KH, KW, OH, OW, SH, SW, PT, PL, DH, DW, G) = Args(n, g);
         string bias = n.In(2) is { } b ? e.P(b) : "null";

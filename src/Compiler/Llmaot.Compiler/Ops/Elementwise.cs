@@ -136,6 +136,7 @@ public sealed class UnaryOp(string op, string structName, ElementType[] types, F
 /// <summary>
 /// y = f(x; alpha, beta) elementwise, float types, with the parameters from the node's attributes baked in as
 /// literals: LeakyRelu (6/16), Elu (6), Selu (6), Celu (12), HardSigmoid (6), ThresholdedRelu (10), Shrink (9), Swish (24).
+/// bfloat16 (all but Shrink) is computed in float32 scratch and rounded once to nearest even at the end.
 /// </summary>
 public sealed class ParamUnaryOp(string op, string structName, Func<Node, (double Alpha, double Beta)> parameters) : OpDef
 {
@@ -144,18 +145,31 @@ public sealed class ParamUnaryOp(string op, string structName, Func<Node, (doubl
     public override void Infer(Node n)
     {
         var x = Input(n, 0);
-        Ew.Require(n, x, op == "Shrink" ? Types.Numeric : Types.Float);
+        Ew.Require(n, x, op == "Shrink" ? Types.Numeric : [.. Types.Float, ElementType.BFloat16]);
         Set(n, 0, x.Elem, InShape(n, 0));
     }
 
-    public override void Select(Node n) => n.Kernel = $"Elementwise.UnaryParam<{structName}>";
+    public override void Select(Node n)
+    {
+        n.Kernel = $"Elementwise.UnaryParam<{structName}>";
+        if (n.Outputs[0].Elem == ElementType.BFloat16) n.ScratchBytes = n.Outputs[0].Shape.Count * sizeof(float);
+    }
 
     public override void Emit(Node n, EmitContext e)
     {
         var x = n.Inputs[0]!;
         var y = n.Outputs[0];
-        string t = EmitContext.T(y);
         var (a, b) = parameters(n);
+        if (y.Elem == ElementType.BFloat16)
+        {
+            string f = EmitContext.Scratch(n, "float");
+            long count = y.Shape.Count;
+            e.W.Line($"Cast.FromBFloat16<float>({e.P(x)}, {f}, {count});");
+            e.W.Line($"Elementwise.UnaryParam<{structName}<float>, float>({f}, {f}, {count}, alpha: {Ew.Literal(ElementType.Float, a)}, beta: {Ew.Literal(ElementType.Float, b)});");
+            e.W.Line($"Cast.ToBFloat16<float>({f}, {e.P(y)}, {count});");
+            return;
+        }
+        string t = EmitContext.T(y);
         e.W.Line($"Elementwise.UnaryParam<{structName}<{t}>, {t}>({e.P(x)}, {e.P(y)}, {y.Shape.Count}, alpha: {Ew.Literal(y.Elem, a)}, beta: {Ew.Literal(y.Elem, b)});");
     }
 }

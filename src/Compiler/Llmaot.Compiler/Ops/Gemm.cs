@@ -5,9 +5,29 @@ using Llmaot.Runtime;
 
 namespace Llmaot.Ops;
 
+/// <summary>The element types MatMul and Gemm accept; all but float32 take the scalar <see cref="Runtime.Kernels.GemmT"/> path.</summary>
+internal static class GemmTypes
+{
+    public static bool IsInt(ElementType t) => t is ElementType.Int32 or ElementType.Int64 or ElementType.UInt32 or ElementType.UInt64;
+
+    public static void Require(Node n, Value v)
+    {
+        if (v.Elem is not (ElementType.Float or ElementType.Double or ElementType.Float16) && !IsInt(v.Elem))
+            throw new LlmaotException(Codes.UnsupportedType, n, $"input '{v.Name}' is {ElementTypes.Name(v.Elem)}; {n.Op} supports float32, float16, double and 32/64-bit integers");
+        foreach (var o in n.Inputs)
+            if (o != null && o.Elem != v.Elem) throw new LlmaotException(Codes.UnsupportedType, n, $"input '{o.Name}' is {ElementTypes.Name(o.Elem)}, not {ElementTypes.Name(v.Elem)}");
+    }
+
+    /// <summary>One scalar GEMM call: floating types with alpha/beta, integer types accumulating into C when beta is 1.</summary>
+    public static string Call(Value v, string args, double alpha, double beta) => IsInt(v.Elem)
+        ? $"GemmT.RunInt({args}, accumulate: {Lit.B(beta != 0)});"
+        : $"GemmT.RunFloat({args}, alpha: {Lit.D(alpha)}, beta: {Lit.D(beta)});";
+}
+
 /// <summary>
 /// Gemm (opset 1-13): Y = alpha * op(A) * op(B) + beta * C, A: [M,K] (or [K,M] with transA), B: [K,N] (or [N,K] with transB),
 /// C unidirectionally broadcast to [M,N]. A C of shape [N] or [1,N] with beta 1 becomes the kernel's per-column bias.
+/// float32 takes the tuned kernel; double, float16 and integer types (alpha = beta = 1) the scalar GemmT.
 /// </summary>
 public sealed class GemmOp : OpDef
 {
@@ -15,7 +35,9 @@ public sealed class GemmOp : OpDef
 
     public override void Infer(Node n)
     {
-        RequireFloat(n, Input(n, 0));
+        GemmTypes.Require(n, Input(n, 0));
+        if (GemmTypes.IsInt(Input(n, 0).Elem) && (n.Float("alpha", 1f) != 1f || n.Float("beta", 1f) != 1f))
+            throw Error(n, Codes.BadAttribute, "integer Gemm supports alpha = beta = 1 only");
         var a = InShape(n, 0);
         var b = InShape(n, 1);
         if (a.Rank != 2 || b.Rank != 2) throw Error(n, Codes.ShapeMismatch, $"Gemm takes 2-D inputs, got {a} and {b}");
@@ -28,7 +50,7 @@ public sealed class GemmOp : OpDef
             var bc = Broadcast(n, y, cs);
             if (!bc.Equals(y)) throw Error(n, Codes.ShapeMismatch, $"C {cs} does not broadcast to [{m},{nn}]");
         }
-        Set(n, 0, ElementType.Float, y);
+        Set(n, 0, Input(n, 0).Elem, y);
     }
 
     internal static bool BiasIsRow(Node n) =>
@@ -36,6 +58,11 @@ public sealed class GemmOp : OpDef
 
     public override void Select(Node n)
     {
+        if (n.Outputs[0].Elem != ElementType.Float)
+        {
+            n.Kernel = "GemmT.Run[scalar]" + (n.In(2) != null ? "+C" : "");
+            return;
+        }
         var y = n.Outputs[0].Shape;
         string bias = n.In(2) == null ? "" : BiasIsRow(n) ? "+bias" : "+C";
         n.Kernel = (y[0].Value == 1 ? "Gemm.Run[gemv]" : "Gemm.Run[blocked]") + bias + ConvOp.EpilogueSuffix(n);
@@ -51,6 +78,17 @@ public sealed class GemmOp : OpDef
         int K = (int)(ta ? a.Shape[0].Value : a.Shape[1].Value);
         int lda = (int)a.Shape[1].Value, ldb = (int)b.Shape[1].Value;
         float alpha = n.Float("alpha", 1f), beta = n.Float("beta", 1f);
+        if (y.Elem != ElementType.Float)
+        {
+            if (n.In(2) is { } cc)
+            {
+                var (shape, sc, _) = BinaryOp.Collapse(y.Shape.ToLongs(), cc.Shape.ToLongs(), []);
+                e.W.Line($"Broadcasting.To({e.P(cc)}, {e.P(y)}, {EmitContext.Ints(shape)}, {EmitContext.Ints(sc)});");
+            }
+            e.W.Line(GemmTypes.Call(y, $"m: {M}, n: {N}, k: {K}, {e.P(a)}, lda: {lda}, transA: {Lit.B(ta)}, {e.P(b)}, ldb: {ldb}, transB: {Lit.B(tb)}, {e.P(y)}, ldc: {N}",
+                alpha, n.In(2) != null ? beta : 0));
+            return;
+        }
         string bias = "null";
         float betaArg = 0f;
         if (n.In(2) is { } c)
@@ -70,7 +108,8 @@ public sealed class GemmOp : OpDef
 
 /// <summary>
 /// MatMul (opset 1-13): numpy matmul. 1-D operands are promoted (and the added dim removed from the result);
-/// batch dims broadcast. When B has no batch dims, A's batch folds into M and one GEMM runs.
+/// batch dims broadcast. When B has no batch dims, A's batch folds into M and one GEMM runs. float32 takes the tuned
+/// kernel; double, float16 and 32/64-bit integers the scalar GemmT (integers wrap around).
 /// </summary>
 public sealed class MatMulOp : OpDef
 {
@@ -78,7 +117,7 @@ public sealed class MatMulOp : OpDef
 
     public override void Infer(Node n)
     {
-        RequireFloat(n, Input(n, 0));
+        GemmTypes.Require(n, Input(n, 0));
         var a = InShape(n, 0);
         var b = InShape(n, 1);
         if (a.Rank == 0 || b.Rank == 0) throw Error(n, Codes.ShapeMismatch, "MatMul operands must have rank >= 1");
@@ -90,7 +129,7 @@ public sealed class MatMulOp : OpDef
         var dims = batch.Dims.ToList();
         if (a.Rank != 1) dims.Add(ad[^2]);
         if (b.Rank != 1) dims.Add(bd[^1]);
-        Set(n, 0, ElementType.Float, new Shape(dims.ToArray()));
+        Set(n, 0, Input(n, 0).Elem, new Shape(dims.ToArray()));
     }
 
     private sealed record Plan(int M, int N, int K, long[] AOffsets, long[] BOffsets, long YStride);
@@ -127,6 +166,11 @@ public sealed class MatMulOp : OpDef
     public override void Select(Node n)
     {
         var p = Make(n);
+        if (n.Outputs[0].Elem != ElementType.Float)
+        {
+            n.Kernel = "GemmT.Run[scalar]" + (p.AOffsets.Length > 1 ? $"x{p.AOffsets.Length}" : "");
+            return;
+        }
         n.Kernel = (p.M == 1 ? "Gemm.Run[gemv]" : "Gemm.Run[blocked]") + (p.AOffsets.Length > 1 ? $"x{p.AOffsets.Length}" : "") + (n.In(2) != null ? "+bias" : "") + ConvOp.EpilogueSuffix(n);
     }
 
@@ -135,6 +179,13 @@ public sealed class MatMulOp : OpDef
         var p = Make(n);
         string a = e.P(n.Inputs[0]!), b = e.P(n.Inputs[1]!), y = e.P(n.Outputs[0]);
         string bias = n.In(2) is { } c ? e.P(c) : "null";
+        var yv = n.Outputs[0];
+        bool generic = yv.Elem != ElementType.Float;
+        if (p.AOffsets.Length == 1 && generic)
+        {
+            e.W.Line(GemmTypes.Call(yv, $"m: {p.M}, n: {p.N}, k: {p.K}, {a}, lda: {p.K}, transA: false, {b}, ldb: {p.N}, transB: false, {y}, ldc: {p.N}", 1, 0));
+            return;
+        }
         if (p.AOffsets.Length == 1)
         {
             e.W.Line($"Gemm.Run(m: {p.M}, n: {p.N}, k: {p.K}, {a}, lda: {p.K}, transA: false, {b}, ldb: {p.N}, transB: false,");
@@ -151,8 +202,13 @@ public sealed class MatMulOp : OpDef
             e.W.Line($"ReadOnlySpan<long> bOff = {EmitContext.Ints(p.BOffsets)};");
         }
         e.W.Open($"for (int i = 0; i < {p.AOffsets.Length}; i++)");
-        e.W.Line($"Gemm.Run(m: {p.M}, n: {p.N}, k: {p.K}, {a} + {ao}, lda: {p.K}, transA: false, {b} + {bo}, ldb: {p.N}, transB: false,");
-        e.W.Line($"    {y} + (long)i * {p.YStride}, ldc: {p.N}, alpha: 1f, beta: 0f, bias: {bias}, epi: {ConvOp.EpilogueLiteral(n)});");
+        if (generic)
+            e.W.Line(GemmTypes.Call(yv, $"m: {p.M}, n: {p.N}, k: {p.K}, {a} + {ao}, lda: {p.K}, transA: false, {b} + {bo}, ldb: {p.N}, transB: false, {y} + (long)i * {p.YStride}, ldc: {p.N}", 1, 0));
+        else
+        {
+            e.W.Line($"Gemm.Run(m: {p.M}, n: {p.N}, k: {p.K}, {a} + {ao}, lda: {p.K}, transA: false, {b} + {bo}, ldb: {p.N}, transB: false,");
+            e.W.Line($"    {y} + (long)i * {p.YStride}, ldc: {p.N}, alpha: 1f, beta: 0f, bias: {bias}, epi: {ConvOp.EpilogueLiteral(n)});");
+        }
         e.W.Close();
         e.W.Close();
     }

@@ -67,6 +67,17 @@ public abstract class OpDef
         if (output < n.Outputs.Count) n.Outputs[output].Type = new TensorType(t, s);
     }
 
+    /// <summary>
+    /// Rejects packed sub-byte element types (int4, uint4, int2, uint2, float4 E2M1: several elements per byte) for ops
+    /// that move or reorder single elements with byte-granular kernels, which would shuffle whole bytes. Ops that copy
+    /// the whole buffer or alias it (Identity, Reshape and other views) keep packed types.
+    /// </summary>
+    protected internal static void RequireUnpacked(Node n, Value v)
+    {
+        if (ElementTypes.BlockSize(v.Elem) > 1)
+            throw Error(n, Codes.UnsupportedType, $"input '{v.Name}' is {ElementTypes.Name(v.Elem)}, packed {ElementTypes.BlockSize(v.Elem)} elements per byte; {n.Op} moves single elements and does not support packed types (Cast it to int8/uint8/float first)");
+    }
+
     protected static void RequireFloat(Node n, Value v)
     {
         if (v.Elem != ElementType.Float)

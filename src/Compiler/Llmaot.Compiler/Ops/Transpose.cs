@@ -22,6 +22,7 @@ public sealed class TransposeOp : OpDef
     public override void Infer(Node n)
     {
         var xs = InShape(n, 0);
+        RequireUnpacked(n, Input(n, 0));
         if (xs.Rank > 8) throw Error(n, Codes.UnsupportedOp, "rank above 8 is not supported");
         var perm = Perm(n, xs.Rank);
         Set(n, 0, Input(n, 0).Elem, new Shape(perm.Select(p => xs[p]).ToArray()));
@@ -79,6 +80,7 @@ public sealed class ConcatOp : OpDef
         for (int i = 0; i < n.Inputs.Count; i++)
         {
             var s = InShape(n, i);
+            RequireUnpacked(n, Input(n, i));
             if (Input(n, i).Elem != Input(n, 0).Elem) throw Error(n, Codes.UnsupportedType, "inputs differ in element type");
             if (s.Rank != first.Rank) throw Error(n, Codes.ShapeMismatch, $"input {i} {s} differs in rank from {first}");
             for (int d = 0; d < s.Rank; d++)
@@ -139,6 +141,7 @@ public sealed class GatherOp : OpDef
     public override void Infer(Node n)
     {
         var ds = InShape(n, 0);
+        RequireUnpacked(n, Input(n, 0));
         var ix = Input(n, 1);
         if (ix.Elem is not (ElementType.Int64 or ElementType.Int32)) throw Error(n, Codes.UnsupportedType, "indices must be int32 or int64");
         var iss = InShape(n, 1);

@@ -32,6 +32,8 @@ public static class Fusion
             foreach (var n in g.Nodes.ToList())
             {
                 if (n.Domain != "" || n.Op is not ("Conv" or "Gemm" or "MatMul") || n.Outputs[0].IsConst) continue;
+                // Only the tuned float32 kernels have bias and activation epilogues.
+                if (n.Outputs[0].Elem != Runtime.ElementType.Float || n.Op == "Conv" && Ops.ConvOp.UsesGeneric(n)) continue;
                 var y = n.Outputs[0];
                 if (outputs.Contains(y) || !users.TryGetValue(y, out var us) || us.Count != 1) continue;
                 var next = us[0];

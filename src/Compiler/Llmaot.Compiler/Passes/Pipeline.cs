@@ -44,6 +44,12 @@ public sealed class CompileOptions
     /// <summary>Inputs fixed to one scalar value (<c>--const sr=16000</c>), converted to the input's element type.</summary>
     public Dictionary<string, double> ConstScalars { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>A tokenizer file for language-model checkpoints that carry none (llama2.c's tokenizer.bin).</summary>
+    public string? Tokenizer { get; set; }
+
+    /// <summary>KV-cache length of a language model (<c>--ctx</c>); null means the model's context length.</summary>
+    public int? Context { get; set; }
+
     /// <summary>Stop after this phase (for inspect).</summary>
     public Phase StopAfter { get; set; } = Phase.Planned;
 

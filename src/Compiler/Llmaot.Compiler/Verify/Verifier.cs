@@ -142,6 +142,7 @@ public static unsafe class Verifier
             ElementType.Int64 => Array.ConvertAll(MemoryMarshal.Cast<byte, long>(b).ToArray(), x => (double)x),
             ElementType.UInt64 => Array.ConvertAll(MemoryMarshal.Cast<byte, ulong>(b).ToArray(), x => (double)x),
             ElementType.Int4 or ElementType.UInt4 or ElementType.Int2 or ElementType.UInt2 => Unpack(t),
+            ElementType.Float4E2M1 => Enumerable.Range(0, (int)t.Count).Select(i => Float4.Decode(t.Data[i / 2] >> (i % 2 * 4))).ToArray(),
             _ when Float8.Is(t.Type) => Array.ConvertAll(b.ToArray(), x => Float8.Decode(x, t.Type)),
             _ => throw new NotSupportedException($"compare {t.Type}"),
         };

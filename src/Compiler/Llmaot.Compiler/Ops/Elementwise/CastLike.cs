@@ -3,7 +3,10 @@ using Llmaot.Ir;
 
 namespace Llmaot.Ops;
 
-/// <summary>CastLike (opset 15/19/21): Cast of input 0 to the element type of input 1 (whose values are not read).</summary>
+/// <summary>
+/// CastLike (opset 15/19/21/23/24/25): Cast of input 0 to the element type of input 1 (whose values are not read), with
+/// Cast's rules and its 'saturate' and 'round_mode' attributes (float8, float4 and packed integer types included).
+/// </summary>
 public sealed class CastLikeOp : OpDef
 {
     public override string Op => "CastLike";

@@ -77,6 +77,7 @@ public sealed class ResizeOp(string op = "Resize") : OpDef
 
     public override void Infer(Node n)
     {
+        RequireUnpacked(n, Input(n, 0));
         var p = MakePlan(n);
         Set(n, 0, Input(n, 0).Elem, new Shape(p.OutShape));
     }

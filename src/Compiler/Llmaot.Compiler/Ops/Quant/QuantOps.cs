@@ -19,8 +19,13 @@ public static class QuantOps
     {
         ElementType.Int8 => "QInt8", ElementType.UInt8 => "QUInt8", ElementType.Int16 => "QInt16", ElementType.UInt16 => "QUInt16",
         ElementType.Int32 => "QInt32", ElementType.Int4 => "QInt4", ElementType.UInt4 => "QUInt4", ElementType.Int2 => "QInt2", ElementType.UInt2 => "QUInt2",
-        _ => throw new LlmaotException(Codes.UnsupportedType, n, $"{ElementTypes.Name(t)} is not a supported quantized integer type (float8 and float4 are not supported yet)"),
+        _ => throw new LlmaotException(Codes.UnsupportedType, n, $"{ElementTypes.Name(t)} is not a supported quantized integer type"
+            + (IsFloatQ(t) ? $" (float8/float4 quantized values are supported by QuantizeLinear and DequantizeLinear only)" : "")),
     };
+
+    /// <summary>Float quantized types of QuantizeLinear/DequantizeLinear: float8 E4M3FN, E4M3FNUZ, E5M2, E5M2FNUZ and float4 E2M1.</summary>
+    internal static bool IsFloatQ(ElementType t) => t is ElementType.Float8E4M3FN or ElementType.Float8E4M3FNUZ
+        or ElementType.Float8E5M2 or ElementType.Float8E5M2FNUZ or ElementType.Float4E2M1;
 
     /// <summary>The C# float type of a scale: float or Half.</summary>
     internal static string FType(Node n, ElementType t) => t switch
@@ -68,7 +73,12 @@ internal static class QuantLayoutRule
     }
 }
 
-/// <summary>QuantizeLinear: y = saturate(round_half_even(x / y_scale) + y_zero_point). The output type is the zero point's, else output_dtype, else uint8.</summary>
+/// <summary>
+/// QuantizeLinear (opsets 10, 13, 19, 21, 23, 24, 25): integer targets y = saturate(round_half_even(x / y_scale) + y_zero_point);
+/// float targets (float8 E4M3FN/E4M3FNUZ/E5M2/E5M2FNUZ, opset 19+; float4 E2M1, opset 23+) y = convert(x / y_scale + y_zero_point),
+/// rounding to nearest even, float8 saturating per 'saturate' (default 1), float4 always. The output type is the zero
+/// point's, else output_dtype, else uint8.
+/// </summary>
 public sealed class QuantizeLinearOp : OpDef
 {
     public override string Op => "QuantizeLinear";
@@ -77,24 +87,37 @@ public sealed class QuantizeLinearOp : OpDef
     {
         var x = Input(n, 0);
         var t = n.In(2)?.Elem ?? (n.Attrs.TryGetValue("output_dtype", out var od) && od.I != 0 ? (ElementType)od.I : ElementType.UInt8);
-        QuantOps.QType(n, t);
+        if (!QuantOps.IsFloatQ(t)) QuantOps.QType(n, t);
         QuantOps.FType(n, x.Elem);
         Set(n, 0, t, InShape(n, 0));
     }
 
-    public override void Select(Node n) => n.Kernel = $"Quantization.Quantize<{QuantOps.QType(n, n.Outputs[0].Elem)}>";
+    public override void Select(Node n) => n.Kernel = QuantOps.IsFloatQ(n.Outputs[0].Elem)
+        ? "Quantization.QuantizeFloat"
+        : $"Quantization.Quantize<{QuantOps.QType(n, n.Outputs[0].Elem)}>";
 
     public override void Emit(Node n, EmitContext e)
     {
         var x = n.Inputs[0]!;
         var s = n.Inputs[1]!;
+        var y = n.Outputs[0];
         if (s.Elem != x.Elem) throw Error(n, Codes.UnsupportedType, "x and y_scale must have the same type");
-        e.W.Line($"Quantization.Quantize<{QuantOps.QType(n, n.Outputs[0].Elem)}, {QuantOps.FType(n, x.Elem)}>({e.P(x)}, {e.P(s)}, {QuantOps.BytesOrNull(e, n.In(2))}, {e.Bytes(n.Outputs[0])},");
-        e.W.Line($"    {QuantLayoutRule.Layout(n, x.Shape, s.Shape)});");
+        if (QuantOps.IsFloatQ(y.Elem))
+            e.W.Line($"Quantization.QuantizeFloat<{QuantOps.FType(n, x.Elem)}>({e.P(x)}, {e.P(s)}, {QuantOps.BytesOrNull(e, n.In(2))}, {e.Bytes(y)},");
+        else
+            e.W.Line($"Quantization.Quantize<{QuantOps.QType(n, y.Elem)}, {QuantOps.FType(n, x.Elem)}>({e.P(x)}, {e.P(s)}, {QuantOps.BytesOrNull(e, n.In(2))}, {e.Bytes(y)},");
+        string layout = QuantLayoutRule.Layout(n, x.Shape, s.Shape);
+        e.W.Line(QuantOps.IsFloatQ(y.Elem)
+            ? $"    {layout}, ElementType.{y.Elem}, saturate: {Lit.B(n.Int("saturate", 1) != 0)});"
+            : $"    {layout});");
     }
 }
 
-/// <summary>DequantizeLinear: y = (x - x_zero_point) * x_scale, in the scale's type.</summary>
+/// <summary>
+/// DequantizeLinear (opsets 10, 13, 19, 21, 23, 24, 25): y = (x - x_zero_point) * x_scale, in the scale's type; x is an
+/// integer type (int2..int32, packed sub-byte ones included), float8 (E4M3FN/E4M3FNUZ/E5M2/E5M2FNUZ) or float4 E2M1,
+/// decoded exactly.
+/// </summary>
 public sealed class DequantizeLinearOp : OpDef
 {
     public override string Op => "DequantizeLinear";
@@ -103,19 +126,29 @@ public sealed class DequantizeLinearOp : OpDef
     {
         var x = Input(n, 0);
         var s = Input(n, 1);
-        QuantOps.QType(n, x.Elem);
+        if (!QuantOps.IsFloatQ(x.Elem)) QuantOps.QType(n, x.Elem);
+        if (n.In(2) is { } z && z.Elem != x.Elem) throw Error(n, Codes.UnsupportedType, "x and x_zero_point must have the same type");
         QuantOps.FType(n, s.Elem);
         Set(n, 0, s.Elem, InShape(n, 0));
     }
 
-    public override void Select(Node n) => n.Kernel = $"Quantization.Dequantize<{QuantOps.QType(n, n.Inputs[0]!.Elem)}>";
+    public override void Select(Node n) => n.Kernel = QuantOps.IsFloatQ(n.Inputs[0]!.Elem)
+        ? "Quantization.DequantizeFloat"
+        : $"Quantization.Dequantize<{QuantOps.QType(n, n.Inputs[0]!.Elem)}>";
 
     public override void Emit(Node n, EmitContext e)
     {
         var x = n.Inputs[0]!;
         var s = n.Inputs[1]!;
+        string layout = QuantLayoutRule.Layout(n, x.Shape, s.Shape);
+        if (QuantOps.IsFloatQ(x.Elem))
+        {
+            e.W.Line($"Quantization.DequantizeFloat<{QuantOps.FType(n, s.Elem)}>({e.Bytes(x)}, {e.P(s)}, {QuantOps.BytesOrNull(e, n.In(2))}, {e.P(n.Outputs[0])},");
+            e.W.Line($"    {layout}, ElementType.{x.Elem});");
+            return;
+        }
         e.W.Line($"Quantization.Dequantize<{QuantOps.QType(n, x.Elem)}, {QuantOps.FType(n, s.Elem)}>({e.Bytes(x)}, {e.P(s)}, {QuantOps.BytesOrNull(e, n.In(2))}, {e.P(n.Outputs[0])},");
-        e.W.Line($"    {QuantLayoutRule.Layout(n, x.Shape, s.Shape)});");
+        e.W.Line($"    {layout});");
     }
 }
 

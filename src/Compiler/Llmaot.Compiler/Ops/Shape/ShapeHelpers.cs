@@ -170,7 +170,11 @@ public abstract class StridedOp : OpDef
         return [TensorData.Of(ShapeHelpers.FoldStrided(x.Const!.Span, ElementTypes.BlockBytes(x.Elem), sh, st, off))];
     }
 
-    public override void Select(Node n) => n.Kernel = "Strided.Copy";
+    public override void Select(Node n)
+    {
+        RequireUnpacked(n, n.Inputs[0]!);
+        n.Kernel = "Strided.Copy";
+    }
 
     public override void Emit(Node n, EmitContext e)
     {

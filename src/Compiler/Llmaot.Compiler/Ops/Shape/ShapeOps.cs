@@ -11,6 +11,6 @@ public static class ShapeOps
         new GatherElementsOp(), new GatherNDOp(), new ScatterElementsOp(), new ScatterElementsOp("Scatter"), new ScatterNDOp(),
         new OneHotOp(), new CumulativeOp("CumSum"), new CumulativeOp("CumProd"), new TopKOp(),
         new ArgExtremeOp("ArgMax"), new ArgExtremeOp("ArgMin"), new ReverseSequenceOp(), new Col2ImOp(),
-        new NonZeroOp(), new CompressOp(), new DataDependentOp("Unique"), new DataDependentOp("NonMaxSuppression"),
+        new NonZeroOp(), new CompressOp(), // Unique and NonMaxSuppression: Ops/Nn (family F)
     ];
 }

@@ -40,6 +40,7 @@ public sealed class SplitOp : OpDef
     public override void Infer(Node n)
     {
         var xs = InShape(n, 0);
+        RequireUnpacked(n, Input(n, 0));
         int axis = Axis(n, n.Int("axis", 0), xs.Rank);
         if (!xs[axis].IsKnown) throw Error(n, Codes.UnboundDim, $"dim {axis} of {xs} is symbolic; bind it with --dim");
         var sizes = Sizes(n, xs[axis].Value);
