@@ -193,6 +193,86 @@ public static unsafe class Transformer
         }
     }
 
+    /// <summary>
+    /// <see cref="Attention"/> with the key cache stored transposed, [kvHeads, headSize, maxLen] per layer (<paramref name="keysT"/>),
+    /// so the scores of all positions come out of contiguous vector FMAs and the softmax is vectorized. Values stay
+    /// [maxLen, kvDim]. <paramref name="scratch"/> holds len floats (rounded up to a whole vector).
+    /// </summary>
+    public static void AttentionT(float* q, float* keysT, float* values, float* outp, int nHeads, int nKvHeads, int headSize, int len, int maxLen, float* scratch)
+    {
+        int kvDim = nKvHeads * headSize;
+        int group = nHeads / nKvHeads;
+        float scale = 1f / MathF.Sqrt(headSize);
+        for (int h = 0; h < nHeads; h++)
+        {
+            float* qh = q + h * headSize;
+            float* kt = keysT + (long)(h / group) * headSize * maxLen;
+            // scores[t] = Σ_d q[d] · K[d, t]
+            int t0 = 0;
+            if (Vector256.IsHardwareAccelerated)
+            {
+                for (; t0 + 8 <= len; t0 += 8)
+                {
+                    var acc = Vector256<float>.Zero;
+                    for (int d = 0; d < headSize; d++) acc = Vector256.FusedMultiplyAdd(Vector256.Create(qh[d]), Vector256.Load(kt + (long)d * maxLen + t0), acc);
+                    Vector256.Store(acc * scale, scratch + t0);
+                }
+            }
+            for (; t0 < len; t0++)
+            {
+                float acc = 0;
+                for (int d = 0; d < headSize; d++) acc += qh[d] * kt[(long)d * maxLen + t0];
+                scratch[t0] = acc * scale;
+            }
+            SoftmaxInPlace(scratch, len);
+            float* o = outp + h * headSize;
+            new Span<float>(o, headSize).Clear();
+            float* vh = values + (h / group) * headSize;
+            for (int t = 0; t < len; t++) Axpy(scratch[t], vh + (long)t * kvDim, o, headSize);
+        }
+    }
+
+    /// <summary>Writes one position's keys [kvDim] into the transposed cache [kvHeads, headSize, maxLen].</summary>
+    public static void StoreKeyT(float* k, float* keysT, int kvDim, int maxLen, int pos)
+    {
+        for (int i = 0; i < kvDim; i++) keysT[(long)i * maxLen + pos] = k[i];
+    }
+
+    /// <summary>x = softmax(x) over n elements (max subtracted first), vectorized exp.</summary>
+    public static void SoftmaxInPlace(float* x, int n)
+    {
+        float max = float.NegativeInfinity;
+        for (int i = 0; i < n; i++) if (x[i] > max) max = x[i];
+        float sum = 0;
+        int j = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var vmax = Vector256.Create(max);
+            var vsum = Vector256<float>.Zero;
+            for (; j + 8 <= n; j += 8)
+            {
+                var e = VectorMath.Exp(Vector256.Load(x + j) - vmax);
+                Vector256.Store(e, x + j);
+                vsum += e;
+            }
+            sum = Vector256.Sum(vsum);
+        }
+        for (; j < n; j++)
+        {
+            float e = MathF.Exp(x[j] - max);
+            x[j] = e;
+            sum += e;
+        }
+        float inv = 1f / sum;
+        j = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var vinv = Vector256.Create(inv);
+            for (; j + 8 <= n; j += 8) Vector256.Store(Vector256.Load(x + j) * vinv, x + j);
+        }
+        for (; j < n; j++) x[j] *= inv;
+    }
+
     /// <summary>y += a · x.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Axpy(float a, float* x, float* y, int n)

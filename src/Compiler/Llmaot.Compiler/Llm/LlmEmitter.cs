@@ -95,9 +95,10 @@ public static class LlmEmitter
         var state = new List<(string Name, long Floats, string What)>
         {
             ("x", c.Dim, "residual stream"), ("xb", c.Dim, "normalized input / attention output"), ("xb2", c.Dim, "projection output"),
-            ("q", c.Dim, "query"), ("hb", c.HiddenDim, "gate"), ("hb2", c.HiddenDim, "up"), ("att", ctx, "attention scores"),
+            ("q", c.Dim, "query"), ("hb", c.HiddenDim, "gate"), ("hb2", c.HiddenDim, "up"), ("att", (ctx + 15) / 16 * 16, "attention scores"),
             ("logits", c.Vocab, "classifier output"), ("ropeCos", (long)ctx * c.HeadSize / 2, "cos table [pos, headSize/2]"),
-            ("ropeSin", (long)ctx * c.HeadSize / 2, "sin table"), ("keyCache", (long)c.Layers * ctx * c.KvDim, "[layer, pos, kvDim]"),
+            ("ropeSin", (long)ctx * c.HeadSize / 2, "sin table"), ("keyCache", (long)c.Layers * ctx * c.KvDim, "[layer, kvDim, pos]: keys transposed, so attention scores are contiguous FMAs"),
+            ("k", c.KvDim, "this position's keys"),
             ("valueCache", (long)c.Layers * ctx * c.KvDim, "[layer, pos, kvDim]"),
         };
         long offset = 0;
@@ -156,14 +157,14 @@ public static class LlmEmitter
             w.Line();
             w.Comment($"layer {l}: attention");
             w.Line($"Transformer.RmsNorm(x, (float*)(wb + W_{p}attn_norm), xb, Dim, RmsEps);");
-            w.Line($"float* k{l} = keyCache + ({l}L * Context + pos) * KvDim;");
             w.Line($"float* v{l} = valueCache + ({l}L * Context + pos) * KvDim;");
             w.Line($"Transformer.MatVec{T($"blk.{l}.attn_q")}(wb + W_{p}attn_q, xb, q, Dim, 0, Dim);");
-            w.Line($"Transformer.MatVec{T($"blk.{l}.attn_k")}(wb + W_{p}attn_k, xb, k{l}, Dim, 0, KvDim);");
+            w.Line($"Transformer.MatVec{T($"blk.{l}.attn_k")}(wb + W_{p}attn_k, xb, k, Dim, 0, KvDim);");
             w.Line($"Transformer.MatVec{T($"blk.{l}.attn_v")}(wb + W_{p}attn_v, xb, v{l}, Dim, 0, KvDim);");
             w.Line($"Transformer.Rope(q, Dim, HeadSize, cos, sin);");
-            w.Line($"Transformer.Rope(k{l}, KvDim, HeadSize, cos, sin);");
-            w.Line($"Transformer.Attention(q, keyCache + {l}L * Context * KvDim, valueCache + {l}L * Context * KvDim, xb, Heads, KvHeads, HeadSize, pos + 1, att);");
+            w.Line($"Transformer.Rope(k, KvDim, HeadSize, cos, sin);");
+            w.Line($"Transformer.StoreKeyT(k, keyCache + {l}L * KvDim * Context, KvDim, Context, pos);");
+            w.Line($"Transformer.AttentionT(q, keyCache + {l}L * KvDim * Context, valueCache + {l}L * Context * KvDim, xb, Heads, KvHeads, HeadSize, pos + 1, Context, att);");
             w.Line($"Transformer.MatVec{T($"blk.{l}.attn_output")}(wb + W_{p}attn_output, xb, xb2, Dim, 0, Dim);");
             w.Line("Transformer.AddInPlace(x, xb2, Dim);");
             w.Comment($"layer {l}: feed-forward (SwiGLU)");

@@ -63,7 +63,8 @@ public static class ElementwiseOps
         new BinaryOp("Sub", "SubOp", Types.Numeric, (a, b) => a - b, (a, b) => a - b),
         new BinaryOp("Mul", "MulOp", Types.Numeric, (a, b) => a * b, (a, b) => a * b),
         new BinaryOp("Div", "DivOp", Types.Numeric, (a, b) => a / b, (a, b) => b == 0 ? 0 : a / b),
-        new BinaryOp("Mod", n => n.Int("fmod", 0) == 1 ? "FModOp" : "ModOp", Types.Numeric, null, null),
+        new BinaryOp("Mod", n => n.Int("fmod", 0) == 1 ? "FModOp" : "ModOp", Types.Numeric, (a, b) => a % b, (a, b) => b == 0 ? 0 : a % b,
+            foldFor: n => n.Int("fmod", 0) == 1 ? null : (a, b) => b == 0 ? 0 : ((a % b) + b) % b),
         new BinaryOp("BitShift", n => n.Str("direction", "") == "LEFT" ? "ShiftLeftOp" : "ShiftRightOp", Types.UnsignedInt, null, null),
         new BinaryOp("BitwiseAnd", "BitAndOp", Types.Int, null, (a, b) => a & b),
         new BinaryOp("BitwiseOr", "BitOrOp", Types.Int, null, (a, b) => a | b),
@@ -179,7 +180,7 @@ public sealed class ParamUnaryOp(string op, string structName, Func<Node, (doubl
 /// BitShift 11, Bitwise* 18, And/Or/Xor 7, PRelu 9/16 with the slope broadcast to x). Bool rows run on bytes 0/1.
 /// </summary>
 public sealed class BinaryOp(string op, Func<Node, string> structFor, ElementType[] types, Func<double, double, double>? fd, Func<long, long, long>? fl,
-    bool boolAsByte = false) : OpDef
+    bool boolAsByte = false, Func<Node, Func<long, long, long>?>? foldFor = null) : OpDef
 {
     public BinaryOp(string op, string structName, ElementType[] types, Func<double, double, double>? fd, Func<long, long, long>? fl, bool boolAsByte = false)
         : this(op, _ => structName, types, fd, fl, boolAsByte) { }
@@ -195,8 +196,12 @@ public sealed class BinaryOp(string op, Func<Node, string> structFor, ElementTyp
         Set(n, 0, a.Elem, Broadcast(n, InShape(n, 0), InShape(n, 1)));
     }
 
-    public override TensorData[]? Fold(Node n) =>
-        Ew.FoldN(n, n.Inputs[0]!.Elem, fd == null ? null : v => fd(v[0], v[1]), fl == null ? null : v => fl(v[0], v[1]));
+    public override TensorData[]? Fold(Node n)
+    {
+        // An attribute may change the integer rule (Mod: fmod=0 takes the divisor's sign, fmod=1 the dividend's).
+        var il = foldFor?.Invoke(n) ?? fl;
+        return Ew.FoldN(n, n.Inputs[0]!.Elem, fd == null ? null : v => fd(v[0], v[1]), il == null ? null : v => il(v[0], v[1]));
+    }
 
     /// <summary>
     /// Collapses the broadcast into the fewest dims: adjacent dims merge when both inputs broadcast them the same way.
