@@ -183,13 +183,14 @@ public static class ModelEmitter
             w.Comment("weights");
             foreach (var c in g.Constants.Where(c => c.WeightOffset >= 0)) Declare(w, names, c, $"(w + {c.WeightOffset})", $"'{c.Name}'");
         }
-        var arenaValues = g.Nodes.SelectMany(n => n.Outputs).Where(v => v.ArenaOffset >= 0 && !outSlot.ContainsKey(v)).ToList();
+        // Values of control-flow bodies live in the arena too: declared here, written inside the op's if/for.
+        var arenaValues = g.Nodes.SelectMany(n => n.Outputs.Concat(ControlFlow.BodyValues(n))).Where(v => v.ArenaOffset >= 0 && !outSlot.ContainsKey(v)).ToList();
         if (arenaValues.Count > 0)
         {
             w.Comment("arena");
             foreach (var v in arenaValues) Declare(w, names, v, $"(a + {v.ArenaOffset})", $"'{v.Name}'");
         }
-        foreach (var n in g.Nodes)
+        foreach (var n in ControlFlow.AllNodes(g))
             foreach (var v in n.Outputs)
                 if (v.AliasOf != null && !names.ContainsKey(v))
                 {
@@ -198,12 +199,7 @@ public static class ModelEmitter
                 }
 
         var ctx = new EmitContext(w, m, names);
-        foreach (var n in g.Nodes)
-        {
-            w.Line();
-            WriteNodeComment(w, n);
-            OpRegistry.Get(n).Emit(n, ctx);
-        }
+        EmitNodes(g.Nodes, ctx);
         // Outputs that no node wrote in place (inputs, constants, duplicates, views): copy.
         for (int i = 0; i < g.Outputs.Count; i++)
         {
@@ -232,6 +228,17 @@ public static class ModelEmitter
             Parameters = parameters,
             Options = o,
         };
+    }
+
+    /// <summary>Writes nodes in order, one commented block each (the main graph, or a body inside a control-flow op's code).</summary>
+    public static void EmitNodes(IEnumerable<Node> nodes, EmitContext e)
+    {
+        foreach (var n in nodes)
+        {
+            e.W.Line();
+            WriteNodeComment(e.W, n);
+            OpRegistry.Get(n).Emit(n, e);
+        }
     }
 
     private static string Xml(string s) => Lit.Comment(s).Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");
@@ -267,12 +274,12 @@ public static class ModelEmitter
     private static byte[] PackWeights(Graph g, out long parameters)
     {
         var used = new HashSet<Value>();
-        foreach (var n in g.Nodes) foreach (var v in n.Inputs) if (v != null && v.IsConst) used.Add(v);
-        foreach (var v in g.Outputs) if (v.IsConst) used.Add(v);
+        foreach (var n in ControlFlow.AllNodes(g)) foreach (var v in n.Inputs) if (v != null && v.IsConst) used.Add(v);
+        foreach (var b in ControlFlow.AllGraphs(g)) foreach (var v in b.Outputs) if (v.IsConst) used.Add(v);
         long size = 0;
         parameters = 0;
         var list = g.Constants.Where(used.Contains).OrderBy(c => c.Id).ToList();
-        foreach (var c in g.Nodes.SelectMany(n => n.Inputs).Concat(g.Outputs))
+        foreach (var c in ControlFlow.AllNodes(g).SelectMany(n => n.Inputs).Concat(ControlFlow.AllGraphs(g).SelectMany(b => b.Outputs)))
             if (c != null && used.Contains(c) && !list.Contains(c)) list.Add(c);
         foreach (var c in list)
         {

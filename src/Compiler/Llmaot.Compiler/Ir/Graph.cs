@@ -134,17 +134,33 @@ public sealed class Graph
     public List<Value> Constants { get; } = [];
     public Graph? Parent { get; set; }
 
-    /// <summary>Every value read by some node of this graph (not subgraphs), with its readers.</summary>
+    /// <summary>
+    /// Every value read by some node of this graph, with its readers. A control-flow node counts as a reader of every
+    /// value its subgraph bodies read (as node inputs or body outputs), so values they capture are never rewired away.
+    /// </summary>
     public Dictionary<Value, List<Node>> Users()
     {
         var u = new Dictionary<Value, List<Node>>();
         foreach (var n in Nodes)
-            foreach (var v in n.Inputs)
-                if (v != null)
+        {
+            void Add(Value? v)
+            {
+                if (v == null) return;
+                if (!u.TryGetValue(v, out var l)) u[v] = l = [];
+                if (!l.Contains(n)) l.Add(n);
+            }
+            void Nested(Graph body)
+            {
+                foreach (var m in body.Nodes)
                 {
-                    if (!u.TryGetValue(v, out var l)) u[v] = l = [];
-                    if (!l.Contains(n)) l.Add(n);
+                    foreach (var v in m.Inputs) Add(v);
+                    foreach (var a in m.Attrs.Values) { if (a.G != null) Nested(a.G); foreach (var g in a.Graphs) Nested(g); }
                 }
+                foreach (var v in body.Outputs) Add(v);
+            }
+            foreach (var v in n.Inputs) Add(v);
+            foreach (var a in n.Attrs.Values) { if (a.G != null) Nested(a.G); foreach (var g in a.Graphs) Nested(g); }
+        }
         return u;
     }
 }

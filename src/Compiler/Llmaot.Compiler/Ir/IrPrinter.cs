@@ -27,7 +27,8 @@ public static class IrPrinter
     private static void PrintGraph(StringBuilder sb, Graph g, string ind)
     {
         sb.Append(ind).Append("graph ").Append(g.Name.Length > 0 ? g.Name : "main").Append(" {\n");
-        foreach (var v in g.Inputs) sb.Append(ind).Append("  input ").Append(Decl(v)).Append('\n');
+        foreach (var v in g.Inputs)
+            sb.Append(ind).Append("  input ").Append(Decl(v)).Append(v.ArenaOffset >= 0 ? $"  @arena={v.ArenaOffset}" : "").Append('\n'); // body inputs live in the arena
         foreach (var v in g.Constants)
             sb.Append(ind).Append("  const ").Append(Decl(v)).Append(v.IsOverridableDefault ? " (overridable default)" : "")
               .Append(v.WeightOffset >= 0 ? $" @weights={v.WeightOffset}" : "").Append('\n');

@@ -7,7 +7,8 @@ namespace Llmaot.Onnx;
 /// <summary>
 /// Writes ONNX ModelProto files (field numbers from onnx.proto) with Google.Protobuf's CodedOutputStream.
 /// Used by tests to build single-op models and by tools that create models (e.g. the hello-sine example).
-/// Attribute values: float, long/int, string, float[], long[], int[], (ElementType, long[] dims, byte[] raw) tensors.
+/// Attribute values: float, long/int, string, float[], long[], int[], (ElementType, long[] dims, byte[] raw) tensors,
+/// and another OnnxWriter for a graph attribute (an If branch, a Loop or Scan body: its inputs, outputs, initializers and nodes).
 /// </summary>
 public sealed class OnnxWriter
 {
@@ -131,6 +132,8 @@ public sealed class OnnxWriter
             case float[] fs: foreach (var f in fs) { a.WriteTag(7, WireFormat.WireType.Fixed32); a.WriteFloat(f); } type = 6; break;
             case long[] ls: foreach (var l in ls) { a.WriteTag(8, WireFormat.WireType.Varint); a.WriteInt64(l); } type = 7; break;
             case int[] iss: foreach (var l in iss) { a.WriteTag(8, WireFormat.WireType.Varint); a.WriteInt64(l); } type = 7; break;
+            case OnnxWriter body:
+                a.WriteTag(6, WireFormat.WireType.LengthDelimited); a.WriteBytes(Message(body.Graph)); type = 5; break;
             case (ElementType t, long[] dims, byte[] raw):
                 a.WriteTag(5, WireFormat.WireType.LengthDelimited); a.WriteBytes(Message(s => Tensor(s, "", t, dims, raw))); type = 4; break;
             default: throw new ArgumentException($"attribute '{name}': unsupported value type {value.GetType()}");

@@ -141,8 +141,8 @@ public static class OpRegistry
             new ReshapeOp(), new FlattenOp(), new SqueezeOp(), new UnsqueezeOp(), new IdentityOp(),
             new TransposeOp(), new ConcatOp(), new GatherOp(), new SoftmaxOp("Softmax"), new SoftmaxOp("LogSoftmax"),
             new ConstantOp(), new ShapeOp(), new CastOp(),
-            new IfOp(),
         ]);
+        all.AddRange(ControlFlow.All());
         var d = new Dictionary<(string, string), OpDef>();
         foreach (var op in all) d.Add((op.Domain, op.Op), op);
         return d;

@@ -17,7 +17,12 @@ public static class Fusion
 {
     public static void Run(Model m, CompileOptions o)
     {
-        var g = m.Graph;
+        foreach (var g in Ops.ControlFlow.AllGraphs(m.Graph).ToList()) FuseGraph(m, g);
+    }
+
+    /// <summary>Fuses within one graph (the main graph or a control-flow body).</summary>
+    private static void FuseGraph(Model m, Graph g)
+    {
         bool changed = true;
         while (changed)
         {

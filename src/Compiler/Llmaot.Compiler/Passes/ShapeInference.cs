@@ -13,13 +13,23 @@ public static class ShapeInference
     public static void Run(Model m, CompileOptions o)
     {
         RequireSupported(m.Graph);
-        var nodes = m.Graph.Nodes;
+        InferGraph(m, m.Graph);
+    }
+
+    /// <summary>
+    /// Infers the nodes of <paramref name="g"/> (the main graph or a control-flow body) in order. A control-flow node's
+    /// bodies are inferred first, their inputs typed as the op passes them (<see cref="ControlFlowOp.BodyInputs"/>);
+    /// then the node itself, whose outputs follow from its bodies' outputs.
+    /// </summary>
+    public static void InferGraph(Model m, Graph g)
+    {
+        var nodes = g.Nodes;
         for (int i = 0; i < nodes.Count; i++)
         {
             var n = nodes[i];
             if (n.Op == "If" && n.Domain == "" && IfOp.TakenBranch(n) is { } branch)
             {
-                Inline(m, nodes, i, n, branch);
+                Inline(g, nodes, i, n, branch);
                 i--; // infer the first inlined node next
                 continue;
             }
@@ -30,24 +40,30 @@ public static class ShapeInference
                 i--; // infer the first replacement node next
                 continue;
             }
+            if (OpRegistry.Get(n) is ControlFlowOp cf)
+                foreach (var (body, inputs) in cf.BodyInputs(n))
+                {
+                    ControlFlowOp.TypeInputs(n, body, inputs);
+                    InferGraph(m, body);
+                }
             InferNode(n);
         }
     }
 
     /// <summary>Replaces an If whose condition is constant by the nodes of its taken branch.</summary>
-    private static void Inline(Model m, List<Node> nodes, int at, Node ifNode, Graph branch)
+    private static void Inline(Graph g, List<Node> nodes, int at, Node ifNode, Graph branch)
     {
         if (branch.Outputs.Count != ifNode.Outputs.Count)
             throw new LlmaotException(Codes.BadGraph, ifNode, $"the branch has {branch.Outputs.Count} outputs, the node {ifNode.Outputs.Count}");
         nodes.RemoveAt(at);
         nodes.InsertRange(at, branch.Nodes);
-        m.Graph.Constants.AddRange(branch.Constants);
+        g.Constants.AddRange(branch.Constants);
         // Readers of the If's outputs now read the branch's outputs.
         var map = new Dictionary<Value, Value>();
         for (int k = 0; k < branch.Outputs.Count; k++) map[ifNode.Outputs[k]] = branch.Outputs[k];
-        void Rewire(Graph g)
+        void Rewire(Graph gr)
         {
-            foreach (var n in g.Nodes)
+            foreach (var n in gr.Nodes)
             {
                 for (int j = 0; j < n.Inputs.Count; j++)
                     if (n.Inputs[j] is { } v && map.TryGetValue(v, out var r)) n.Inputs[j] = r;
@@ -57,13 +73,13 @@ public static class ShapeInference
                     foreach (var sg in a.Graphs) Rewire(sg);
                 }
             }
-            for (int j = 0; j < g.Outputs.Count; j++)
-                if (map.TryGetValue(g.Outputs[j], out var r)) g.Outputs[j] = r;
+            for (int j = 0; j < gr.Outputs.Count; j++)
+                if (map.TryGetValue(gr.Outputs[j], out var r)) gr.Outputs[j] = r;
         }
-        Rewire(m.Graph);
+        Rewire(g);
         // A branch output that is an outer value or constant passed straight through keeps working: it is just read directly.
         foreach (var (from, to) in map)
-            if (to.Name != from.Name && m.Graph.Outputs.Contains(to) && to.Producer != null && !to.IsConst) to.Name = from.Name;
+            if (to.Name != from.Name && g.Outputs.Contains(to) && to.Producer != null && !to.IsConst) to.Name = from.Name;
     }
 
     /// <summary>Throws one error listing every node whose op llmaot does not implement.</summary>
@@ -132,7 +148,12 @@ public static class Lowering
 {
     public static void Run(Model m, CompileOptions o)
     {
-        var g = m.Graph;
+        foreach (var g in ControlFlow.AllGraphs(m.Graph).ToList()) LowerGraph(m, g);
+    }
+
+    /// <summary>Lowers the nodes of one graph (the main graph or a control-flow body); new constants join the main graph's.</summary>
+    private static void LowerGraph(Model m, Graph g)
+    {
         var result = new List<Node>(g.Nodes.Count);
         foreach (var n in g.Nodes)
         {
@@ -145,8 +166,8 @@ public static class Lowering
                 sv.Const = TensorData.Of<float>(s);
                 var tv = m.NewValue(n.Name + "/shift", new TensorType(Runtime.ElementType.Float, pshape));
                 tv.Const = TensorData.Of<float>(t);
-                g.Constants.Add(sv);
-                g.Constants.Add(tv);
+                m.Graph.Constants.Add(sv);
+                m.Graph.Constants.Add(tv);
                 var mid = m.NewValue(n.Name + "/scaled", x.Type);
                 var mul = new Node(m.NextNodeId++, n.Name + "/mul", "Mul", "", 14);
                 mul.Inputs.AddRange([x, sv]);

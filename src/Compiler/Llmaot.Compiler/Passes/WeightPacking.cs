@@ -17,7 +17,7 @@ public static class WeightPacking
     public static void Run(Model m, CompileOptions o)
     {
         var g = m.Graph;
-        foreach (var n in g.Nodes)
+        foreach (var n in ControlFlow.AllNodes(g).ToList())
         {
             if (n.Domain != "" || n.Op != "Conv" || n.Facts.ContainsKey(ConvOp.PackedFact) || !ConvOp.WantsDirect(n)) continue;
             var w = n.Inputs[1]!;
@@ -31,7 +31,7 @@ public static class WeightPacking
             n.Facts[ConvOp.PackedFact] = "direct";
             n.Facts[ConvOp.WeightShapeFact] = string.Join(",", d.Select(v => v.ToString(CultureInfo.InvariantCulture)));
             n.Inputs[1] = pv;
-            bool stillUsed = g.Outputs.Contains(w) || g.Nodes.Any(u => u.Inputs.Contains(w));
+            bool stillUsed = ControlFlow.AllGraphs(g).Any(b => b.Outputs.Contains(w)) || ControlFlow.AllNodes(g).Any(u => u.Inputs.Contains(w));
             if (!stillUsed) g.Constants.Remove(w);
         }
     }

@@ -1,4 +1,7 @@
 using Llmaot.Ir;
+using Llmaot.Onnx;
+using Llmaot.Ops;
+using Llmaot.Runtime;
 using Llmaot.Passes;
 using Llmaot.Tests.TestSupport;
 
@@ -59,5 +62,32 @@ public class MemoryPlannerTests
         var reshape = m.Graph.Nodes.Single(n => n.Op == "Reshape");
         Assert.NotNull(reshape.Outputs[0].AliasOf);
         Assert.Equal(-1, reshape.Outputs[0].ArenaOffset);
+    }
+
+    [Fact]
+    public void Body_values_and_captured_outer_values_live_for_the_whole_loop()
+    {
+        // r = Relu(x) is read only inside the Loop body; after the Loop, z = Neg(x) could reuse r's bytes.
+        var body = new OnnxWriter { GraphName = "body" }
+            .Input("i", ElementType.Int64, []).Input("c", ElementType.Bool, []).Input("s_in", ElementType.Float, 64L)
+            .Output("c_out", ElementType.Bool, []).Output("s_out", ElementType.Float, 64L)
+            .Node("Identity", ["c"], ["c_out"]).Node("Add", ["s_in", "r"], ["t"]).Node("Mul", ["t", "r"], ["s_out"]);
+        var w = new OnnxWriter().Opset(17).Input("x", ElementType.Float, 64L)
+            .Output("s", ElementType.Float, 64L).Output("z", ElementType.Float, 64L)
+            .Initializer("M", ElementType.Int64, [], new long[] { 3 })
+            .Node("Relu", ["x"], ["r"]).Node("Loop", ["M", "", "x"], ["s"], ("body", body))
+            .Node("Neg", ["x"], ["n"]).Node("Abs", ["n"], ["z"]);
+        using var m = Pipeline.Compile(Oracle.Save(w, "loop_plan"), new CompileOptions());
+        var loop = m.Graph.Nodes.Single(n => n.Op == "Loop");
+        var r = m.Graph.Nodes.Single(n => n.Op == "Relu").Outputs[0];
+        Assert.Contains(r, ControlFlow.OuterReads(loop));
+        var bodyValues = ControlFlow.BodyValues(loop).Where(v => v.ArenaOffset >= 0).ToList();
+        Assert.Equal(5, bodyValues.Count); // i, c, s_in, t, s_out (c_out aliases c)
+        var live = bodyValues.Append(r).ToList();
+        foreach (var a in live)
+            foreach (var b in live)
+                if (a != b)
+                    Assert.False(a.ArenaOffset < b.ArenaOffset + b.Bytes && b.ArenaOffset < a.ArenaOffset + a.Bytes,
+                        $"'{a.Name}' and '{b.Name}' share bytes while the Loop runs");
     }
 }
