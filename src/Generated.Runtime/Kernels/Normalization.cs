@@ -180,7 +180,7 @@ public static unsafe class Normalization
         }
     }
 
-    /// <summary>x [outer, n, inner]: y = x / ||x||_p along the middle axis (p = 1 or 2).</summary>
+    /// <summary>x [outer, n, inner]: y = x / ||x||_p along the middle axis (p = 1 or 2); a zero vector stays zero (ONNX reference).</summary>
     public static void LpNorm<T>(T* x, T* y, long outer, long n, long inner, int p) where T : unmanaged, INumberBase<T>
     {
         for (long o = 0; o < outer; o++)
@@ -194,7 +194,7 @@ public static unsafe class Normalization
                     acc += p == 1 ? Math.Abs(v) : v * v;
                 }
                 double norm = p == 1 ? acc : Math.Sqrt(acc);
-                for (long k = 0; k < n; k++) y[b + k * inner] = T.CreateSaturating(double.CreateTruncating(x[b + k * inner]) / norm);
+                for (long k = 0; k < n; k++) y[b + k * inner] = norm == 0 ? T.Zero : T.CreateSaturating(double.CreateTruncating(x[b + k * inner]) / norm);
             }
     }
 

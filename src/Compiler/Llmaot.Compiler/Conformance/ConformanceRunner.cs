@@ -153,7 +153,7 @@ public static class ConformanceRunner
                 var t = first.Inputs[i];
                 string name = m.Graph.Inputs[i].Name;
                 // Small 1-D float inputs are parameters too (Resize's scales and roi).
-                if (freeze && (t.Type is ElementType.Int64 or ElementType.Int32 or ElementType.Bool && t.Count <= 64 || t.Type is ElementType.Float && t.Shape.Length == 1 && t.Count <= 16))
+                if (freeze && (t.Type is ElementType.Int64 or ElementType.Int32 or ElementType.Bool && t.Count <= 64 || t.Type is ElementType.Float or ElementType.Float16 or ElementType.BFloat16 && t.Shape.Length <= 1 && t.Count <= 16))
                 {
                     co.ConstInputs[name] = t;
                     c.Frozen.Add(i);
