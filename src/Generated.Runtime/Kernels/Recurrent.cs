@@ -9,7 +9,7 @@ namespace Llmaot.Runtime.Kernels;
 /// B [dirs, 2·G·H] (Wb then Rb), P [dirs, 3H] (i, o, f); gates ordered RNN: i; GRU: z, r, h; LSTM: i, o, f, c.
 /// Past a row's sequence length, Y is zero and the state is kept.
 /// </summary>
-public static unsafe class Recurrent
+public static unsafe partial class Recurrent
 {
     /// <summary>Activation codes for <see cref="Run{T}"/>.</summary>
     public const int Tanh = 0, Sigmoid = 1, Relu = 2, Affine = 3, LeakyRelu = 4, ThresholdedRelu = 5, ScaledTanh = 6, HardSigmoid = 7, Elu = 8, Softsign = 9, Softplus = 10;
@@ -17,7 +17,7 @@ public static unsafe class Recurrent
     /// <summary>Floats of scratch <see cref="Run{T}"/> needs.</summary>
     public static int ScratchFloats(int hidden, int gates) => hidden * (3 + gates);
 
-    private static float Act(int kind, float x, float a, float b) => kind switch
+    internal static float Act(int kind, float x, float a, float b) => kind switch
     {
         Tanh => MathF.Tanh(x),
         Sigmoid => 1f / (1f + MathF.Exp(-x)),
@@ -35,6 +35,20 @@ public static unsafe class Recurrent
 
     /// <summary>kind: 0 RNN, 1 GRU, 2 LSTM. act/alpha/beta: per direction, the cell's activations (RNN f; GRU f, g; LSTM f, g, h).</summary>
     public static void Run<T>(int kind, T* x, T* w, T* r, T* bias, int* seqLens, T* initH, T* initC, T* peep, T* y, T* yH, T* yC,
+        float* scratch, int seqLen, int batch, int input, int hidden, int dirs, bool reverse, bool batchFirst,
+        ReadOnlySpan<int> act, ReadOnlySpan<float> alpha, ReadOnlySpan<float> beta, float clip, bool linearBeforeReset)
+        where T : unmanaged, INumberBase<T>
+    {
+        if (typeof(T) == typeof(float))
+            RunF32(kind, (float*)x, (float*)w, (float*)r, (float*)bias, seqLens, (float*)initH, (float*)initC, (float*)peep, (float*)y, (float*)yH, (float*)yC,
+                scratch, seqLen, batch, input, hidden, dirs, reverse, batchFirst, act, alpha, beta, clip, linearBeforeReset);
+        else
+            RunReference(kind, x, w, r, bias, seqLens, initH, initC, peep, y, yH, yC,
+                scratch, seqLen, batch, input, hidden, dirs, reverse, batchFirst, act, alpha, beta, clip, linearBeforeReset);
+    }
+
+    /// <summary>The scalar reference of <see cref="Run{T}"/>: one dot product per gate row, one activation per element.</summary>
+    internal static void RunReference<T>(int kind, T* x, T* w, T* r, T* bias, int* seqLens, T* initH, T* initC, T* peep, T* y, T* yH, T* yC,
         float* scratch, int seqLen, int batch, int input, int hidden, int dirs, bool reverse, bool batchFirst,
         ReadOnlySpan<int> act, ReadOnlySpan<float> alpha, ReadOnlySpan<float> beta, float clip, bool linearBeforeReset)
         where T : unmanaged, INumberBase<T>
@@ -80,10 +94,10 @@ public static unsafe class Recurrent
                         for (int j = 0; j < H; j++) hn[j] = Act(act[a0], Clip(g[j], clip), alpha[a0], beta[a0]);
                     else if (kind == 1)
                     {
+                        for (int j = 0; j < 2 * H; j++) g[j] = Act(act[a0], Clip(g[j], clip), alpha[a0], beta[a0]);
                         for (int j = 0; j < H; j++)
                         {
-                            float z = Act(act[a0], Clip(g[j], clip), alpha[a0], beta[a0]);
-                            float rg = Act(act[a0], Clip(g[H + j], clip), alpha[a0], beta[a0]);
+                            float z = g[j], rg = g[H + j];
                             T* rr = rd + (long)(2 * H + j) * H;
                             float rb = wb != null ? float.CreateTruncating(wb[gates * H + 2 * H + j]) : 0;
                             float rec = 0;
@@ -94,7 +108,7 @@ public static unsafe class Recurrent
                             }
                             else
                             {
-                                for (int i = 0; i < H; i++) rec += float.CreateTruncating(rr[i]) * rg * h[i];
+                                for (int i = 0; i < H; i++) rec += float.CreateTruncating(rr[i]) * g[H + i] * h[i];
                                 rec += rb;
                             }
                             float ht = Act(act[a0 + 1], Clip(g[2 * H + j] + rec, clip), alpha[a0 + 1], beta[a0 + 1]);
@@ -131,5 +145,5 @@ public static unsafe class Recurrent
         }
     }
 
-    private static float Clip(float x, float clip) => clip > 0 ? MathF.Max(-clip, MathF.Min(clip, x)) : x;
+    internal static float Clip(float x, float clip) => clip > 0 ? MathF.Max(-clip, MathF.Min(clip, x)) : x;
 }

@@ -71,7 +71,10 @@ public static unsafe class Softmax
     private static float Max4(Vector128<float> v)
         => MathF.Max(MathF.Max(v.GetElement(0), v.GetElement(1)), MathF.Max(v.GetElement(2), v.GetElement(3)));
 
-    /// <summary>Returns sum_j exp(x[j] - max); stores the terms into y unless y is null.</summary>
+    /// <summary>
+    /// Returns sum_j exp(x[j] - max); stores the terms into y unless y is null. Terms below float.MinNormal are flushed to 0
+    /// (they are below 1e-38 of the sum, and denormals would cost a microcode assist in every later multiply).
+    /// </summary>
     private static float ExpSum(int width, float* x, float* y, int n, float max)
     {
         int j = 0;
@@ -82,7 +85,7 @@ public static unsafe class Softmax
             var acc = Vector512<float>.Zero;
             for (; j <= n - 16; j += 16)
             {
-                var e = VectorMath.Exp(Vector512.Load(x + j) - vm);
+                var e = VectorMath.ExpFlushed(Vector512.Load(x + j) - vm);
                 if (y != null) Vector512.Store(e, y + j);
                 acc += e;
             }
@@ -94,7 +97,7 @@ public static unsafe class Softmax
             var acc = Vector256<float>.Zero;
             for (; j <= n - 8; j += 8)
             {
-                var e = VectorMath.Exp(Vector256.Load(x + j) - vm);
+                var e = VectorMath.ExpFlushed(Vector256.Load(x + j) - vm);
                 if (y != null) Vector256.Store(e, y + j);
                 acc += e;
             }
@@ -106,7 +109,7 @@ public static unsafe class Softmax
             var acc = Vector128<float>.Zero;
             for (; j <= n - 4; j += 4)
             {
-                var e = VectorMath.Exp(Vector128.Load(x + j) - vm);
+                var e = VectorMath.ExpFlushed(Vector128.Load(x + j) - vm);
                 if (y != null) Vector128.Store(e, y + j);
                 acc += e;
             }
@@ -114,7 +117,8 @@ public static unsafe class Softmax
         }
         for (; j < n; j++)
         {
-            float e = MathF.Exp(x[j] - max);
+            float d = x[j] - max;
+            float e = d < -87.3365402f ? 0f : MathF.Exp(d);
             if (y != null) y[j] = e;
             sum += e;
         }

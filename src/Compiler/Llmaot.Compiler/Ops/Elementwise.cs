@@ -29,7 +29,7 @@ public static class ElementwiseOps
         new UnaryOp("Ceil", "CeilOp", Types.Float, Math.Ceiling),
         new UnaryOp("Round", "RoundOp", Types.Float, x => Math.Round(x, MidpointRounding.ToEven)),
         new UnaryOp("Sign", "SignOp", Types.Numeric, x => double.IsNaN(x) ? x : Math.Sign(x), x => Math.Sign(x), map: true),
-        new UnaryOp("Erf", "ErfOp", Types.Float, null, map: true),
+        new UnaryOp("Erf", "ErfOp", Types.Float, null),
         new UnaryOp("Sin", "SinOp", Types.Float, Math.Sin),
         new UnaryOp("Cos", "CosOp", Types.Float, Math.Cos),
         new UnaryOp("Tan", "TanOp", Types.Float, Math.Tan, map: true),

@@ -171,7 +171,21 @@ public sealed class MatMulOp : OpDef
             n.Kernel = "GemmT.Run[scalar]" + (p.AOffsets.Length > 1 ? $"x{p.AOffsets.Length}" : "");
             return;
         }
-        n.Kernel = (p.M == 1 ? "Gemm.Run[gemv]" : "Gemm.Run[blocked]") + (p.AOffsets.Length > 1 ? $"x{p.AOffsets.Length}" : "") + (n.In(2) != null ? "+bias" : "") + ConvOp.EpilogueSuffix(n);
+        n.Kernel = (p.M == 1 ? "Gemm.Run[gemv]" : Small(p) ? "SmallGemm.Run" : "Gemm.Run[blocked]") + (p.AOffsets.Length > 1 ? $"x{p.AOffsets.Length}" : "") + (n.In(2) != null ? "+bias" : "") + ConvOp.EpilogueSuffix(n);
+    }
+
+    /// <summary>Small products (B within L1) skip the packing of the blocked kernel: <see cref="Runtime.Kernels.SmallGemm"/>.</summary>
+    private static bool Small(Plan p) => Runtime.Kernels.SmallGemm.Fits(p.M, p.N, p.K);
+
+    private static void Call(EmitContext e, Plan p, string a, string b, string y, string bias, string epi)
+    {
+        if (p.M != 1 && Small(p))
+            e.W.Line($"SmallGemm.Run(m: {p.M}, n: {p.N}, k: {p.K}, {a}, lda: {p.K}, {b}, ldb: {p.N}, {y}, ldc: {p.N}, bias: {bias}, epi: {epi});");
+        else
+        {
+            e.W.Line($"Gemm.Run(m: {p.M}, n: {p.N}, k: {p.K}, {a}, lda: {p.K}, transA: false, {b}, ldb: {p.N}, transB: false,");
+            e.W.Line($"    {y}, ldc: {p.N}, alpha: 1f, beta: 0f, bias: {bias}, epi: {epi});");
+        }
     }
 
     public override void Emit(Node n, EmitContext e)
@@ -188,8 +202,7 @@ public sealed class MatMulOp : OpDef
         }
         if (p.AOffsets.Length == 1)
         {
-            e.W.Line($"Gemm.Run(m: {p.M}, n: {p.N}, k: {p.K}, {a}, lda: {p.K}, transA: false, {b}, ldb: {p.N}, transB: false,");
-            e.W.Line($"    {y}, ldc: {p.N}, alpha: 1f, beta: 0f, bias: {bias}, epi: {ConvOp.EpilogueLiteral(n)});");
+            Call(e, p, a, b, y, bias, ConvOp.EpilogueLiteral(n));
             return;
         }
         bool regular = p.AOffsets.Select((o, i) => o == (long)i * p.M * p.K).All(x => x) && p.BOffsets.Select((o, i) => o == (long)i * p.K * p.N).All(x => x);
@@ -205,10 +218,7 @@ public sealed class MatMulOp : OpDef
         if (generic)
             e.W.Line(GemmTypes.Call(yv, $"m: {p.M}, n: {p.N}, k: {p.K}, {a} + {ao}, lda: {p.K}, transA: false, {b} + {bo}, ldb: {p.N}, transB: false, {y} + (long)i * {p.YStride}, ldc: {p.N}", 1, 0));
         else
-        {
-            e.W.Line($"Gemm.Run(m: {p.M}, n: {p.N}, k: {p.K}, {a} + {ao}, lda: {p.K}, transA: false, {b} + {bo}, ldb: {p.N}, transB: false,");
-            e.W.Line($"    {y} + (long)i * {p.YStride}, ldc: {p.N}, alpha: 1f, beta: 0f, bias: {bias}, epi: {ConvOp.EpilogueLiteral(n)});");
-        }
+            Call(e, p, $"{a} + {ao}", $"{b} + {bo}", $"{y} + (long)i * {p.YStride}", bias, ConvOp.EpilogueLiteral(n));
         e.W.Close();
         e.W.Close();
     }

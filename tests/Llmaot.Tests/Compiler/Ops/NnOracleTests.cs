@@ -56,8 +56,9 @@ public class NnOracleTests
     [Theory]
     [InlineData("LSTM", 4, "bidirectional")]
     [InlineData("GRU", 3, "reverse")]
+    [InlineData("GRU", 3, "forward", 0L)]
     [InlineData("RNN", 1, "forward")]
-    public void Recurrent_matches(string op, int gates, string direction)
+    public void Recurrent_matches(string op, int gates, string direction, long linearBeforeReset = 1)
     {
         long s = 5, b = 2, i = 3, h = 4, dirs = direction == "bidirectional" ? 2 : 1;
         var w = new OnnxWriter().Input("x", ElementType.Float, D(s, b, i)).Output("y", ElementType.Float, null).Output("yh", ElementType.Float, null)
@@ -65,7 +66,7 @@ public class NnOracleTests
             .Initializer("r", ElementType.Float, [dirs, gates * h, h], Rand(dirs * gates * h * h, 4))
             .Initializer("b", ElementType.Float, [dirs, 2 * gates * h], Rand(dirs * 2 * gates * h, 5));
         var attrs = new List<(string, object)> { ("hidden_size", h), ("direction", direction) };
-        if (op == "GRU") attrs.Add(("linear_before_reset", 1L));
+        if (op == "GRU") attrs.Add(("linear_before_reset", linearBeforeReset));
         w.Node(op, ["x", "w", "r", "b"], ["y", "yh"], attrs.ToArray());
         Oracle.Check(Oracle.Save(w, op.ToLowerInvariant()));
     }

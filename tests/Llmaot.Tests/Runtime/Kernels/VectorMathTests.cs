@@ -5,7 +5,7 @@ namespace Llmaot.Tests.Runtime.Kernels;
 
 public unsafe class VectorMathTests
 {
-    private enum Fn { Exp, Tanh, Sigmoid }
+    private enum Fn { Exp, Tanh, Sigmoid, Erf, ExpFlushed }
 
     /// <summary>Evaluates f over x with the given vector width (0 = scalar fallback); tails use the scalar function.</summary>
     private static float[] Eval(Fn fn, float[] x, int width)
@@ -18,29 +18,45 @@ public unsafe class VectorMathTests
                 for (; i <= x.Length - 16; i += 16)
                 {
                     var v = Vector512.Load(px + i);
-                    Vector512.Store(fn == Fn.Exp ? VectorMath.Exp(v) : fn == Fn.Tanh ? VectorMath.Tanh(v) : VectorMath.Sigmoid(v), py + i);
+                    Vector512.Store(V(fn, v), py + i);
                 }
             if (width == 256)
                 for (; i <= x.Length - 8; i += 8)
                 {
                     var v = Vector256.Load(px + i);
-                    Vector256.Store(fn == Fn.Exp ? VectorMath.Exp(v) : fn == Fn.Tanh ? VectorMath.Tanh(v) : VectorMath.Sigmoid(v), py + i);
+                    Vector256.Store(V(fn, v), py + i);
                 }
             if (width == 128)
                 for (; i <= x.Length - 4; i += 4)
                 {
                     var v = Vector128.Load(px + i);
-                    Vector128.Store(fn == Fn.Exp ? VectorMath.Exp(v) : fn == Fn.Tanh ? VectorMath.Tanh(v) : VectorMath.Sigmoid(v), py + i);
+                    Vector128.Store(V(fn, v), py + i);
                 }
             for (; i < x.Length; i++)
-                py[i] = fn == Fn.Exp ? VectorMath.Exp(px[i]) : fn == Fn.Tanh ? VectorMath.Tanh(px[i]) : VectorMath.Sigmoid(px[i]);
+                py[i] = fn switch { Fn.Exp => VectorMath.Exp(px[i]), Fn.Tanh => VectorMath.Tanh(px[i]), Fn.Erf => VectorMath.Erf(px[i]), Fn.ExpFlushed => px[i] < -87.3365402f ? 0f : VectorMath.Exp(px[i]), _ => VectorMath.Sigmoid(px[i]) };
         }
         return y;
     }
 
+    private static Vector512<float> V(Fn fn, Vector512<float> v) => fn switch
+    {
+        Fn.Exp => VectorMath.Exp(v), Fn.Tanh => VectorMath.Tanh(v), Fn.Erf => VectorMath.Erf(v), Fn.ExpFlushed => VectorMath.ExpFlushed(v), _ => VectorMath.Sigmoid(v),
+    };
+
+    private static Vector256<float> V(Fn fn, Vector256<float> v) => fn switch
+    {
+        Fn.Exp => VectorMath.Exp(v), Fn.Tanh => VectorMath.Tanh(v), Fn.Erf => VectorMath.Erf(v), Fn.ExpFlushed => VectorMath.ExpFlushed(v), _ => VectorMath.Sigmoid(v),
+    };
+
+    private static Vector128<float> V(Fn fn, Vector128<float> v) => fn switch
+    {
+        Fn.Exp => VectorMath.Exp(v), Fn.Tanh => VectorMath.Tanh(v), Fn.Erf => VectorMath.Erf(v), Fn.ExpFlushed => VectorMath.ExpFlushed(v), _ => VectorMath.Sigmoid(v),
+    };
+
     private static double Ref(Fn fn, double x) => fn switch
     {
-        Fn.Exp => Math.Exp(x),
+        Fn.Exp or Fn.ExpFlushed => Math.Exp(x),
+        Fn.Erf => Llmaot.Runtime.Kernels.ScalarMath.Erf(x),
         Fn.Tanh => Math.Tanh(x),
         _ => 1.0 / (1.0 + Math.Exp(-x)),
     };
@@ -122,6 +138,36 @@ public unsafe class VectorMathTests
         {
             var y = Eval(Fn.Sigmoid, x, width);
             Assert.Equal([0f, 1f, 0.5f, 1f, 0f], y);
+        }
+    }
+
+    [Fact]
+    public void ErfAccuracy()
+    {
+        CheckAccuracy(Fn.Erf, Grid(-5f, 5f, 200_001), 3.0, 0);
+        CheckAccuracy(Fn.Erf, Grid(-1e-3f, 1e-3f, 2_001), 3.0, 0);
+        CheckAccuracy(Fn.Erf, Grid(0.99f, 1.01f, 2_001), 3.0, 0);
+        CheckAccuracy(Fn.Erf, Grid(3.9f, 3.95f, 2_001), 3.0, 0);
+        float[] x = [float.NegativeInfinity, -100f, -4f, 0f, -0f, 1e-30f, -1e-30f, 4f, 100f, float.PositiveInfinity, float.NaN, 0.5f];
+        foreach (int width in new[] { 0 }.Concat(KernelTestUtil.Widths()))
+        {
+            var y = Eval(Fn.Erf, x, width);
+            Assert.Equal([-1f, -1f, -1f, 0f, -0f, 1.1283791e-30f, -1.1283791e-30f, 1f, 1f, 1f], y[..10]);
+            Assert.True(float.IsNegative(y[4]), $"V{width} erf(-0)");
+            Assert.True(float.IsNaN(y[10]), $"V{width} erf(NaN)");
+        }
+    }
+
+    [Fact]
+    public void ExpFlushedMatchesExpAboveMinNormalAndFlushesBelow()
+    {
+        CheckAccuracy(Fn.ExpFlushed, Grid(-87.3365f, 88.7f, 200_003), 2.0, 0);
+        float[] x = [-87.34f, -100f, -104f, -1e4f, float.NegativeInfinity, float.NaN, 0f, 100f];
+        foreach (int width in new[] { 0 }.Concat(KernelTestUtil.Widths()))
+        {
+            var y = Eval(Fn.ExpFlushed, x, width);
+            Assert.Equal([0f, 0f, 0f, 0f, 0f], y[..5]);
+            Assert.True(float.IsNaN(y[5]) && y[6] == 1f && float.IsPositiveInfinity(y[7]), $"V{width}");
         }
     }
 }
