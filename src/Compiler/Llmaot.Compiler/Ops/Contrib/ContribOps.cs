@@ -13,7 +13,7 @@ public static class ContribOps
 {
     public const string Domain = "com.microsoft";
 
-    public static IEnumerable<OpDef> All() => [new FastGeluOp(), new SkipLayerNormalizationOp(), new EmbedLayerNormalizationOp(), new MsAttentionOp()];
+    public static IEnumerable<OpDef> All() => [new FastGeluOp(), new SkipLayerNormalizationOp(), new EmbedLayerNormalizationOp(), new MsAttentionOp(), new MatMulNBitsOp()];
 
     internal static bool Used(Node n, int output) => output < n.Outputs.Count && !n.Outputs[output].Name.Contains(":unused", StringComparison.Ordinal);
 }
