@@ -17,11 +17,23 @@ public class QuantModelTests
     [InlineData("qdq_fusion_int8.onnx")]
     [InlineData("qdq_minimal_model.onnx")]
     [InlineData("matmulnbits_add.onnx")]
+    [InlineData("qdq_with_multi_consumer_dq_nodes.onnx")]
     public void Matches_onnx_runtime(string model)
     {
         var co = new CompileOptions();
         co.Dims["M"] = 5;
         Oracle.Check(SharedData.File("models/onnx-quant/" + model), co, atol: 1e-4, rtol: 1e-4);
+    }
+
+    [Fact]
+    public void Qdq_conv_patterns_become_integer_qlinearconv_kernels()
+    {
+        using var m = Pipeline.Compile(SharedData.File("models/onnx-quant/qdq_with_multi_consumer_dq_nodes.onnx"), new CompileOptions());
+        var convs = m.Graph.Nodes.Where(n => n.Op == "Conv").ToList();
+        var fused = m.Graph.Nodes.Where(n => n.Op == "QLinearConv").ToList();
+        Assert.Empty(convs);
+        Assert.Equal(6, fused.Count);
+        Assert.All(fused, n => Assert.Equal("IntegerGemm.Conv2D+Requantize", n.Kernel));
     }
 
     [Fact]

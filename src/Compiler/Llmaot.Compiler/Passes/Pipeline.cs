@@ -72,6 +72,7 @@ public static class Pipeline
         (Phase.Bound, SymbolBinding.Run),
         (Phase.Typed, ShapeInference.Run),
         (Phase.Lowered, Lowering.Run),
+        (Phase.Fused, QdqFusion.Run),
         (Phase.Fused, Canonicalize.Run),
         (Phase.Fused, Fusion.Run),
         (Phase.Simplified, Simplify.Run),

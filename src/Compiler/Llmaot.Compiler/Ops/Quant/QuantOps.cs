@@ -270,7 +270,7 @@ public sealed class QLinearMatMulOp : OpDef
         var y = n.Outputs[0];
         var p = IntMatMulPlan.Make(n, a.Shape, b.Shape);
         bool bCol = n.Inputs[4]!.Shape.Count > 1;
-        string acc = EmitContext.Scratch(n, "int");
+        string acc = $"({EmitContext.Scratch(n, "int")})";
         string mult = $"((float*)({acc} + {(long)p.M * p.N}))";
         string sa = QuantOps.Scalar(e, n.Inputs[1]!), sy = QuantOps.Scalar(e, n.Inputs[6]!);
         var bs = n.Inputs[4]!;
@@ -351,7 +351,7 @@ public sealed class QLinearConvOp : OpDef
         var y = n.Outputs[0];
         var ys = y.Shape.ToLongs();
         long spatial = ys[2] * ys[3];
-        string acc = EmitContext.Scratch(n, "int");
+        string acc = $"({EmitContext.Scratch(n, "int")})";
         string mult = $"((float*)({acc} + {ys.Aggregate(1L, (a, b) => a * b)}))";
         foreach (var line in ConvIntegerOp.Call(n, e, n.Inputs[0]!, n.Inputs[3]!, n.In(2), n.In(5), acc).Split('\n')) e.W.Line(line);
         var ws = n.Inputs[4]!;
