@@ -7,8 +7,8 @@ namespace Llmaot.Passes;
 /// Fuses what follows a Conv, Gemm or MatMul into it, when the intermediate has exactly one reader and is not
 /// a graph output:
 /// <list type="bullet">
-/// <item>Conv → Mul by a per-channel constant: scales the weights (and bias);</item>
-/// <item>Conv/Gemm/MatMul → Add of a per-channel (Conv) or per-column (Gemm, MatMul) constant: becomes the bias;</item>
+/// <item>Conv/ConvTranspose (float) → Mul by a per-channel constant: scales the weights (and bias);</item>
+/// <item>Conv/ConvTranspose/Gemm/MatMul → Add of a per-channel (Conv) or per-column (Gemm, MatMul) constant: becomes the bias;</item>
 /// <item>→ Relu, Clip (constant bounds) or LeakyRelu: becomes the kernel's epilogue.</item>
 /// </list>
 /// Each fused node's name is kept on the survivor, for the generated comment.
@@ -26,7 +26,8 @@ public static class Fusion
             var outputs = new HashSet<Value>(g.Outputs);
             foreach (var n in g.Nodes.ToList())
             {
-                if (n.Domain != "" || n.Op is not ("Conv" or "Gemm" or "MatMul") || n.Outputs[0].IsConst) continue;
+                if (n.Domain != "" || n.Op is not ("Conv" or "Gemm" or "MatMul" or "ConvTranspose") || n.Outputs[0].IsConst) continue;
+                if (n.Op == "ConvTranspose" && n.Inputs[0]!.Elem != ElementType.Float) continue;
                 var y = n.Outputs[0];
                 if (outputs.Contains(y) || !users.TryGetValue(y, out var us) || us.Count != 1) continue;
                 var next = us[0];
@@ -34,7 +35,7 @@ public static class Fusion
                 bool hasAct = n.Facts.ContainsKey("activation");
                 bool fused = next.Op switch
                 {
-                    "Mul" when !hasAct && n.Op == "Conv" => TryScale(m, n, next),
+                    "Mul" when !hasAct && n.Op is "Conv" or "ConvTranspose" => TryScale(m, n, next),
                     "Add" when !hasAct => TryBias(m, n, next),
                     "Relu" when !hasAct => SetAct(n, "Relu"),
                     "LeakyRelu" when !hasAct => SetAct(n, "LeakyRelu", next.Float("alpha", 0.01f)),
@@ -86,7 +87,7 @@ public static class Fusion
         if (!follower.Outputs[0].Shape.Equals(y.Shape)) return null; // must not broadcast y itself
         var ys = y.Shape.ToLongs();
         var os = other.Shape.ToLongs();
-        int channelDim = n.Op == "Conv" ? 1 : ys.Length - 1;
+        int channelDim = n.Op is "Conv" or "ConvTranspose" ? 1 : ys.Length - 1;
         if (os.Length > ys.Length) return null;
         var padded = Enumerable.Repeat(1L, ys.Length - os.Length).Concat(os).ToArray();
         for (int i = 0; i < ys.Length; i++)
@@ -131,9 +132,25 @@ public static class Fusion
         var w = conv.Inputs[1]!;
         if (s == null || !w.IsConst || conv.In(2) is { IsConst: false }) return false;
         var wv = w.Const!.As<float>().ToArray();
-        long per = wv.Length / s.Length;
-        for (int c = 0; c < s.Length; c++)
-            for (long i = 0; i < per; i++) wv[c * per + i] *= s[c];
+        if (conv.Op == "ConvTranspose")
+        {
+            // W: [C, M/group, k...]; output channel o = (c / (C/group))·(M/group) + mo.
+            var ws = w.Shape.ToLongs();
+            long cIn = ws[0], mg = ws[1], k = wv.Length / (cIn * mg);
+            long cg = cIn / conv.Int("group", 1);
+            for (long c = 0; c < cIn; c++)
+                for (long mo = 0; mo < mg; mo++)
+                {
+                    float sc = s[(c / cg) * mg + mo];
+                    for (long i = 0; i < k; i++) wv[(c * mg + mo) * k + i] *= sc;
+                }
+        }
+        else
+        {
+            long per = wv.Length / s.Length;
+            for (int c = 0; c < s.Length; c++)
+                for (long i = 0; i < per; i++) wv[c * per + i] *= s[c];
+        }
         var nw = m.NewValue(w.Name + "/scaled", w.Type);
         nw.Const = TensorData.Of<float>(wv);
         m.Graph.Constants.Add(nw);
