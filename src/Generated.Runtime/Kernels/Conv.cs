@@ -13,13 +13,16 @@ namespace Llmaot.Runtime.Kernels;
 public static unsafe class Conv
 {
     /// <summary>
-    /// Number of floats of scratch <see cref="Run2D"/> needs for this geometry (0 for 1x1 stride-1 unpadded
-    /// and for depthwise convolutions, otherwise the im2col buffer (C/group)*kh*kw*oh*ow).
+    /// Number of floats of scratch <see cref="Run2D"/> needs for this geometry (0 for 1x1 stride-1 unpadded,
+    /// the phase planes of one channel for depthwise convolutions (<see cref="ConvDepthwise.ScratchFloats"/>),
+    /// otherwise the im2col buffer (C/group)*kh*kw*oh*ow).
     /// </summary>
     public static long ScratchFloats2D(int n, int c, int h, int wIn, int m, int kh, int kw, int oh, int ow,
         int strideH, int strideW, int padTop, int padLeft, int dilH, int dilW, int group)
     {
-        if (IsDepthwise(c, m, group) || IsPointwise(h, wIn, kh, kw, oh, ow, strideH, strideW, padTop, padLeft)) return 0;
+        if (IsDepthwise(c, m, group))
+            return kh * kw <= ConvDepthwise.MaxTaps ? ConvDepthwise.ScratchFloats(oh, ow, kh, kw, strideH, strideW, dilH, dilW) : 0;
+        if (IsPointwise(h, wIn, kh, kw, oh, ow, strideH, strideW, padTop, padLeft)) return 0;
         return (long)(c / group) * kh * kw * oh * ow;
     }
 
@@ -60,6 +63,11 @@ public static unsafe class Conv
     {
         Debug.Assert(group > 0 && c % group == 0 && m % group == 0);
         if (n <= 0 || m <= 0 || oh <= 0 || ow <= 0) return;
+        if (IsDepthwise(c, m, group) && kh * kw <= ConvDepthwise.MaxTaps)
+        {
+            ConvDepthwise.Run2DWidth(width, x, w, bias, y, n, c, h, wIn, kh, kw, oh, ow, strideH, strideW, padTop, padLeft, dilH, dilW, scratch, epi);
+            return;
+        }
         if (IsDepthwise(c, m, group))
         {
             Depthwise(width, x, w, bias, y, n, c, h, wIn, kh, kw, oh, ow, strideH, strideW, padTop, padLeft, dilH, dilW, epi);

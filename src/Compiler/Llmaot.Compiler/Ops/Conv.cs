@@ -56,6 +56,21 @@ public sealed class ConvOp : OpDef
             && M <= 64 && (long)C * KH * KW <= 1600;
     }
 
+    /// <summary>
+    /// True when the pointwise kernel (<see cref="Runtime.Kernels.ConvPointwise"/>) suits this Conv: 1-D or 2-D, static input,
+    /// constant float weights (and bias), a 1x1 window, stride 1, no padding, one group. The WeightPacking pass packs the
+    /// weights of exactly these nodes.
+    /// </summary>
+    internal static bool WantsPointwise(Node n)
+    {
+        if (n.Inputs[0]?.Type.Shape is not { Rank: 3 or 4, IsStatic: true } || n.Inputs[1] is not { IsConst: true, Elem: ElementType.Float } w
+            || w.Type.Shape is not { IsStatic: true } ws || ws.Rank != n.Inputs[0]!.Shape.Rank) return false;
+        if (n.In(2) is { } b && (!b.IsConst || b.Elem != ElementType.Float)) return false;
+        var g = Geometry(n);
+        return n.Int("group", 1) == 1 && g.Kernel.All(k => k == 1) && g.Strides.All(s => s == 1)
+            && g.PadsBegin.All(p => p == 0) && g.In.SequenceEqual(g.Out);
+    }
+
     public override void Infer(Node n)
     {
         var x = Input(n, 0);
@@ -79,6 +94,12 @@ public sealed class ConvOp : OpDef
     {
         var g = Geometry(n);
         var (N, C, H, W, M, KH, KW, OH, OW, SH, SW, PT, PL, DH, DW, G) = Args(n, g);
+        if (n.Facts.TryGetValue(PackedFact, out var pk) && pk == "pointwise")
+        {
+            n.ScratchBytes = 0;
+            n.Kernel = "ConvPointwise.Run[6x16]" + (n.In(2) != null ? "+bias" : "") + EpilogueSuffix(n);
+            return;
+        }
         if (n.Facts.ContainsKey(PackedFact))
         {
             n.ScratchBytes = Runtime.Kernels.ConvDirect.ScratchFloats(C, H, W, KH, KW, OH, OW, PT, PL) * 4;
@@ -120,6 +141,12 @@ public sealed class ConvOp : OpDef
         var g = Geometry(n);
         var (N, C, H, W, M, KH, KW, OH, OW, SH, SW, PT, PL, DH, DW, G) = Args(n, g);
         string bias = n.In(2) is { } b ? e.P(b) : "null";
+        if (n.Facts.TryGetValue(PackedFact, out var pk) && pk == "pointwise")
+        {
+            e.W.Line($"ConvPointwise.Run({e.P(n.Inputs[0]!)}, {e.P(n.Inputs[1]!)}, {bias}, {e.P(n.Outputs[0])},");
+            e.W.Line($"    n: {N}, c: {C}, hw: {(long)H * W}, m: {M}, epi: {EpilogueLiteral(n)});");
+            return;
+        }
         if (n.Facts.ContainsKey(PackedFact))
         {
             e.W.Line($"ConvDirect.Run2D({e.P(n.Inputs[0]!)}, {e.P(n.Inputs[1]!)}, {bias}, {e.P(n.Outputs[0])},");

@@ -1,0 +1,207 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Llmaot.Runtime.Kernels;
+
+/// <summary>
+/// 1x1 convolution (stride 1, no padding, one group), NCHW, with weights packed ahead of time:
+/// y[n, o, p] = epi(bias[o] + Σ_c w[o, c] · x[n, c, p]) over the hw pixels p.
+/// <para>
+/// Packed weight layout (see <see cref="PackWeights"/>): output channels in blocks of <see cref="OcBlock"/>;
+/// wp[(ob·c + ci)·OcBlock + j] = w[ob·OcBlock + j, ci], zero for channels &gt;= m. The microkernel keeps an
+/// <see cref="OcBlock"/> x 16-pixel register tile and reads the input rows in place (16 consecutive pixels of one
+/// channel are contiguous in NCHW), so nothing is packed per call; pixels are walked in blocks whose c x block slice
+/// of the input stays in L1 while every output-channel block is computed from it. A row's last tile overlaps the
+/// previous one rather than running past the end.
+/// </para>
+/// </summary>
+[SkipLocalsInit]
+public static unsafe class ConvPointwise
+{
+    /// <summary>Output channels per packed weight block (and per register tile).</summary>
+    public const int OcBlock = 6;
+
+    /// <summary>Number of floats of the packed weights for an [m, c] weight.</summary>
+    public static long PackedWeightFloats(int m, int c) => (long)((m + OcBlock - 1) / OcBlock) * OcBlock * c;
+
+    /// <summary>Packs w [m, c] into the blocked layout described on the class (dst: <see cref="PackedWeightFloats"/> floats).</summary>
+    public static void PackWeights(ReadOnlySpan<float> w, Span<float> dst, int m, int c)
+    {
+        int blocks = (m + OcBlock - 1) / OcBlock;
+        for (int ob = 0; ob < blocks; ob++)
+            for (int ci = 0; ci < c; ci++)
+                for (int j = 0; j < OcBlock; j++)
+                {
+                    int o = ob * OcBlock + j;
+                    dst[(ob * c + ci) * OcBlock + j] = o < m ? w[o * c + ci] : 0f;
+                }
+    }
+
+    /// <summary>
+    /// Pointwise convolution. x: [n, c, hw]; wPacked: <see cref="PackWeights"/> of [m, c]; bias: [m] or null; y: [n, m, hw].
+    /// </summary>
+    public static void Run(float* x, float* wPacked, float* bias, float* y, int n, int c, int hw, int m, Epilogue epi)
+        => RunWidth(Gemm.PreferredWidth, x, wPacked, bias, y, n, c, hw, m, epi);
+
+    /// <summary><see cref="Run"/> with an explicit SIMD width (&gt;= 256 uses 8-float vectors, 0 scalar).</summary>
+    internal static void RunWidth(int width, float* x, float* wPacked, float* bias, float* y, int n, int c, int hw, int m, Epilogue epi)
+    {
+        if (n <= 0 || m <= 0 || hw <= 0) return;
+        bool v256 = width >= 256 && Vector256.IsHardwareAccelerated && hw >= 8;
+        int blocks = (m + OcBlock - 1) / OcBlock;
+        // Pixels per block: keep the c x block input slice within ~32 KB of L1.
+        int blockPx = Math.Max(16, 8192 / Math.Max(1, c) / 16 * 16);
+        for (int ni = 0; ni < n; ni++)
+        {
+            float* xn = x + (long)ni * c * hw;
+            float* yn = y + (long)ni * m * hw;
+            if (!v256)
+            {
+                for (int ob = 0; ob < blocks; ob++)
+                    TileScalar(xn, wPacked + (long)ob * c * OcBlock, c, hw, 0, hw, yn + (long)ob * OcBlock * hw, Math.Min(OcBlock, m - ob * OcBlock),
+                        bias == null ? null : bias + ob * OcBlock, epi);
+                continue;
+            }
+            for (int p0 = 0; p0 < hw; p0 += blockPx)
+            {
+                int p1 = Math.Min(hw, p0 + blockPx);
+                for (int ob = 0; ob < blocks; ob++)
+                {
+                    float* wp = wPacked + (long)ob * c * OcBlock;
+                    float* yb = yn + (long)ob * OcBlock * hw;
+                    int mv = Math.Min(OcBlock, m - ob * OcBlock);
+                    float* bb = bias == null ? null : bias + ob * OcBlock;
+                    int p = p0;
+                    while (p < p1)
+                    {
+                        if (p1 - p >= 16 || hw >= 16)
+                        {
+                            if (p > hw - 16) p = hw - 16; // overlap the previous tile at the very end
+                            Tile16(xn + p, hw, wp, c, yb + p, mv, bb, epi);
+                            p += 16;
+                        }
+                        else
+                        {
+                            if (p > hw - 8) p = hw - 8;
+                            Tile8(xn + p, hw, wp, c, yb + p, mv, bb, epi);
+                            p += 8;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private static void Tile16(float* x, int hw, float* wp, int c, float* y, int mv, float* bias, Epilogue epi)
+    {
+        Vector256<float> a00, a01, a10, a11, a20, a21, a30, a31, a40, a41, a50, a51;
+        if (bias != null)
+        {
+            a00 = a01 = Vector256.Create(bias[0]);
+            a10 = a11 = mv > 1 ? Vector256.Create(bias[1]) : default;
+            a20 = a21 = mv > 2 ? Vector256.Create(bias[2]) : default;
+            a30 = a31 = mv > 3 ? Vector256.Create(bias[3]) : default;
+            a40 = a41 = mv > 4 ? Vector256.Create(bias[4]) : default;
+            a50 = a51 = mv > 5 ? Vector256.Create(bias[5]) : default;
+        }
+        else
+        {
+            a00 = a01 = a10 = a11 = a20 = a21 = a30 = a31 = a40 = a41 = a50 = a51 = default;
+        }
+        for (int k = 0; k < c; k++, x += hw, wp += OcBlock)
+        {
+            var b0 = Vector256.Load(x);
+            var b1 = Vector256.Load(x + 8);
+            var w = Vector256.Create(wp[0]);
+            a00 = Vector256.MultiplyAddEstimate(w, b0, a00);
+            a01 = Vector256.MultiplyAddEstimate(w, b1, a01);
+            w = Vector256.Create(wp[1]);
+            a10 = Vector256.MultiplyAddEstimate(w, b0, a10);
+            a11 = Vector256.MultiplyAddEstimate(w, b1, a11);
+            w = Vector256.Create(wp[2]);
+            a20 = Vector256.MultiplyAddEstimate(w, b0, a20);
+            a21 = Vector256.MultiplyAddEstimate(w, b1, a21);
+            w = Vector256.Create(wp[3]);
+            a30 = Vector256.MultiplyAddEstimate(w, b0, a30);
+            a31 = Vector256.MultiplyAddEstimate(w, b1, a31);
+            w = Vector256.Create(wp[4]);
+            a40 = Vector256.MultiplyAddEstimate(w, b0, a40);
+            a41 = Vector256.MultiplyAddEstimate(w, b1, a41);
+            w = Vector256.Create(wp[5]);
+            a50 = Vector256.MultiplyAddEstimate(w, b0, a50);
+            a51 = Vector256.MultiplyAddEstimate(w, b1, a51);
+        }
+        Store2(y, a00, a01, epi);
+        if (mv > 1) Store2(y + hw, a10, a11, epi);
+        if (mv > 2) Store2(y + 2L * hw, a20, a21, epi);
+        if (mv > 3) Store2(y + 3L * hw, a30, a31, epi);
+        if (mv > 4) Store2(y + 4L * hw, a40, a41, epi);
+        if (mv > 5) Store2(y + 5L * hw, a50, a51, epi);
+    }
+
+    private static void Tile8(float* x, int hw, float* wp, int c, float* y, int mv, float* bias, Epilogue epi)
+    {
+        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default;
+        if (bias != null)
+        {
+            a0 = Vector256.Create(bias[0]);
+            if (mv > 1) a1 = Vector256.Create(bias[1]);
+            if (mv > 2) a2 = Vector256.Create(bias[2]);
+            if (mv > 3) a3 = Vector256.Create(bias[3]);
+            if (mv > 4) a4 = Vector256.Create(bias[4]);
+            if (mv > 5) a5 = Vector256.Create(bias[5]);
+        }
+        for (int k = 0; k < c; k++, x += hw, wp += OcBlock)
+        {
+            var b0 = Vector256.Load(x);
+            a0 = Vector256.MultiplyAddEstimate(Vector256.Create(wp[0]), b0, a0);
+            a1 = Vector256.MultiplyAddEstimate(Vector256.Create(wp[1]), b0, a1);
+            a2 = Vector256.MultiplyAddEstimate(Vector256.Create(wp[2]), b0, a2);
+            a3 = Vector256.MultiplyAddEstimate(Vector256.Create(wp[3]), b0, a3);
+            a4 = Vector256.MultiplyAddEstimate(Vector256.Create(wp[4]), b0, a4);
+            a5 = Vector256.MultiplyAddEstimate(Vector256.Create(wp[5]), b0, a5);
+        }
+        Vector256.Store(EpilogueOps.Apply(a0, epi), y);
+        if (mv > 1) Vector256.Store(EpilogueOps.Apply(a1, epi), y + hw);
+        if (mv > 2) Vector256.Store(EpilogueOps.Apply(a2, epi), y + 2L * hw);
+        if (mv > 3) Vector256.Store(EpilogueOps.Apply(a3, epi), y + 3L * hw);
+        if (mv > 4) Vector256.Store(EpilogueOps.Apply(a4, epi), y + 4L * hw);
+        if (mv > 5) Vector256.Store(EpilogueOps.Apply(a5, epi), y + 5L * hw);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store2(float* y, Vector256<float> v0, Vector256<float> v1, Epilogue epi)
+    {
+        Vector256.Store(EpilogueOps.Apply(v0, epi), y);
+        Vector256.Store(EpilogueOps.Apply(v1, epi), y + 8);
+    }
+
+    /// <summary>Scalar tile: pixels [p0, p1) of up to <see cref="OcBlock"/> output channels.</summary>
+    private static void TileScalar(float* x, float* wp, int c, int hw, int p0, int p1, float* y, int mv, float* bias, Epilogue epi)
+    {
+        for (int j = 0; j < mv; j++)
+        {
+            float b = bias == null ? 0f : bias[j];
+            for (int p = p0; p < p1; p++)
+            {
+                float s = b;
+                for (int k = 0; k < c; k++) s += wp[k * OcBlock + j] * x[(long)k * hw + p];
+                y[(long)j * hw + p] = EpilogueOps.Apply(s, epi);
+            }
+        }
+    }
+
+    /// <summary>Plain scalar reference on the unpacked weight w [m, c], same contract as <see cref="Run"/>.</summary>
+    internal static void RunScalar(float* x, float* w, float* bias, float* y, int n, int c, int hw, int m, Epilogue epi)
+    {
+        for (int ni = 0; ni < n; ni++)
+            for (int o = 0; o < m; o++)
+                for (int p = 0; p < hw; p++)
+                {
+                    float s = 0f;
+                    for (int k = 0; k < c; k++) s += w[(long)o * c + k] * x[((long)ni * c + k) * hw + p];
+                    if (bias != null) s += bias[o];
+                    y[((long)ni * m + o) * hw + p] = EpilogueOps.Apply(s, epi);
+                }
+    }
+}
