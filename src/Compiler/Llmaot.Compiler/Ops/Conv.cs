@@ -122,6 +122,7 @@ public sealed class ConvOp : OpDef
             "Relu" => "Epilogue.Relu",
             "Clip" => $"new Epilogue(ActivationKind.Clip, {Lit.F(float.Parse(n.Facts["alpha"], System.Globalization.CultureInfo.InvariantCulture))}, {Lit.F(float.Parse(n.Facts["beta"], System.Globalization.CultureInfo.InvariantCulture))})",
             "LeakyRelu" => $"new Epilogue(ActivationKind.LeakyRelu, {Lit.F(float.Parse(n.Facts["alpha"], System.Globalization.CultureInfo.InvariantCulture))})",
+            "HardSwish" => $"new Epilogue(ActivationKind.HardSwish, {Lit.F(float.Parse(n.Facts["alpha"], System.Globalization.CultureInfo.InvariantCulture))}, {Lit.F(float.Parse(n.Facts["beta"], System.Globalization.CultureInfo.InvariantCulture))})",
             _ => throw new InvalidOperationException(a),
         };
     }

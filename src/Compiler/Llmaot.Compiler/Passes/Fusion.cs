@@ -9,7 +9,9 @@ namespace Llmaot.Passes;
 /// <list type="bullet">
 /// <item>Conv/ConvTranspose (float) → Mul by a per-channel constant: scales the weights (and bias);</item>
 /// <item>Conv/ConvTranspose/Gemm/MatMul → Add of a per-channel (Conv) or per-column (Gemm, MatMul) constant: becomes the bias;</item>
-/// <item>→ Relu, Clip (constant bounds) or LeakyRelu: becomes the kernel's epilogue.</item>
+/// <item>→ Relu, Clip (constant bounds) or LeakyRelu: becomes the kernel's epilogue;</item>
+/// <item>Conv/ConvTranspose (float) → hard swish spelled out (y·Clip(y + 3, 0, 6) / 6, the output read by exactly that Add
+/// and Mul), optionally followed by Mul and Add of scalar constants: becomes the HardSwish epilogue (with that affine).</item>
 /// </list>
 /// Each fused node's name is kept on the survivor, for the generated comment.
 /// </summary>
@@ -33,6 +35,11 @@ public static class Fusion
                 var next = us[0];
                 if (next.Domain != "" || next.Inputs.Count(v => v == y) != 1) continue;
                 bool hasAct = n.Facts.ContainsKey("activation");
+                if (!hasAct && n.Op is "Conv" or "ConvTranspose" && TryHardSwish(g, n, users, outputs))
+                {
+                    changed = true;
+                    break;
+                }
                 bool fused = next.Op switch
                 {
                     "Mul" when !hasAct && n.Op is "Conv" or "ConvTranspose" => TryScale(m, n, next),
@@ -53,6 +60,68 @@ public static class Fusion
                 break;
             }
         }
+    }
+
+    /// <summary>The single float value of a constant holding one value (any shape with one element), else null.</summary>
+    private static float? ScalarConst(Value? v)
+        => v is { IsConst: true, Elem: ElementType.Float } && v.Const!.As<float>().Length == 1 ? v.Const!.As<float>()[0] : null;
+
+    /// <summary>The other input of a binary node when it is a float scalar constant and <paramref name="x"/> the first or second input.</summary>
+    private static float? ScalarOperand(Node b, Value x, bool commutative)
+    {
+        if (b.Inputs.Count != 2) return null;
+        if (b.Inputs[0] == x) return ScalarConst(b.Inputs[1]);
+        if (commutative && b.Inputs[1] == x) return ScalarConst(b.Inputs[0]);
+        return null;
+    }
+
+    /// <summary>
+    /// y = n(...); a = Add(y, 3); c = Clip(a, 0, 6); p = Mul(y, c); q = Div(p, 6) [; r = Mul(q, s); t = Add(r, b)]
+    /// (each intermediate read once and not a graph output, shapes unchanged): n gets the HardSwish epilogue and produces q (or t).
+    /// </summary>
+    private static bool TryHardSwish(Graph g, Node n, Dictionary<Value, List<Node>> users, HashSet<Value> outputs)
+    {
+        var y = n.Outputs[0];
+        if (outputs.Contains(y) || !users.TryGetValue(y, out var us) || us.Count != 2) return false;
+        Node? Single(Value v) => !outputs.Contains(v) && users.TryGetValue(v, out var u) && u.Count == 1 && u[0].Domain == ""
+            && u[0].Outputs[0].Shape.Equals(y.Shape) ? u[0] : null;
+        var add = us.FirstOrDefault(u => u.Op == "Add");
+        var mul = us.FirstOrDefault(u => u.Op == "Mul");
+        if (add == null || mul == null || add.Domain != "" || mul.Domain != "" || !add.Outputs[0].Shape.Equals(y.Shape)) return false;
+        if (ScalarOperand(add, y, true) != 3f) return false;
+        var clip = Single(add.Outputs[0]);
+        if (clip is not { Op: "Clip" } || clip.Inputs[0] != add.Outputs[0]) return false;
+        float lo, hi;
+        if (clip.Opset < 11) { lo = clip.Float("min", float.MinValue); hi = clip.Float("max", float.MaxValue); }
+        else
+        {
+            if (clip.In(1) is not { } mn || clip.In(2) is not { } mx || ScalarConst(mn) is not float l || ScalarConst(mx) is not float h) return false;
+            lo = l; hi = h;
+        }
+        if (lo != 0f || hi != 6f) return false;
+        if (Single(clip.Outputs[0]) != mul || !(mul.Inputs.Count == 2 && mul.Inputs.Contains(y) && mul.Inputs.Contains(clip.Outputs[0]))) return false;
+        var div = Single(mul.Outputs[0]);
+        if (div is not { Op: "Div" } || ScalarOperand(div, mul.Outputs[0], false) != 6f) return false;
+        var chain = new List<Node> { add, clip, mul, div };
+        float scale = 1f, shift = 0f;
+        if (Single(div.Outputs[0]) is { Op: "Mul" } sm && ScalarOperand(sm, div.Outputs[0], true) is float s
+            && Single(sm.Outputs[0]) is { Op: "Add" } sa && ScalarOperand(sa, sm.Outputs[0], true) is float b)
+        {
+            scale = s;
+            shift = b;
+            chain.Add(sm);
+            chain.Add(sa);
+        }
+        SetAct(n, "HardSwish", scale, shift);
+        var z = chain[^1].Outputs[0];
+        n.Outputs[0] = z;
+        z.Producer = n;
+        foreach (var c in chain)
+        {
+            n.Fused.Add($"{c.Op} '{c.Name}'");
+            g.Nodes.Remove(c);
+        }
+        return true;
     }
 
     private static bool SetAct(Node n, string act, float alpha = 0, float beta = 0)
