@@ -30,16 +30,16 @@ public static class Fusion
             {
                 if (n.Domain != "" || n.Op is not ("Conv" or "Gemm" or "MatMul" or "ConvTranspose") || n.Outputs[0].IsConst) continue;
                 if (n.Op == "ConvTranspose" && n.Inputs[0]!.Elem != ElementType.Float) continue;
+                if (!n.Facts.ContainsKey("activation") && n.Op is "Conv" or "ConvTranspose" && TryHardSwish(g, n, users, outputs))
+                {
+                    changed = true;
+                    break;
+                }
                 var y = n.Outputs[0];
                 if (outputs.Contains(y) || !users.TryGetValue(y, out var us) || us.Count != 1) continue;
                 var next = us[0];
                 if (next.Domain != "" || next.Inputs.Count(v => v == y) != 1) continue;
                 bool hasAct = n.Facts.ContainsKey("activation");
-                if (!hasAct && n.Op is "Conv" or "ConvTranspose" && TryHardSwish(g, n, users, outputs))
-                {
-                    changed = true;
-                    break;
-                }
                 bool fused = next.Op switch
                 {
                     "Mul" when !hasAct && n.Op is "Conv" or "ConvTranspose" => TryScale(m, n, next),
