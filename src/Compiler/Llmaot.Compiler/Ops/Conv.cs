@@ -108,7 +108,7 @@ public sealed class ConvOp : OpDef
         }
         long scratch = Runtime.Kernels.Conv.ScratchFloats2D(N, C, H, W, M, KH, KW, OH, OW, SH, SW, PT, PL, DH, DW, G);
         n.ScratchBytes = scratch * 4;
-        string path = G == C && G == M ? "depthwise" : scratch == 0 ? "pointwise-gemm" : "im2col+gemm";
+        string path = G == C && G == M ? "depthwise" : scratch == 0 ? "pointwise-gemm" : (long)OH * OW <= 8 ? "im2col+dot" : "im2col+gemm";
         n.Kernel = $"Conv.Run{(n.Inputs[0]!.Shape.Rank == 3 ? 1 : 2)}D[{path}]" + (n.In(2) != null ? "+bias" : "") + EpilogueSuffix(n);
     }
 

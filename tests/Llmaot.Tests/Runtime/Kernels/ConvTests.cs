@@ -114,6 +114,10 @@ public unsafe class ConvTests
         // Kernel larger than input with heavy padding, asymmetric strides/dilations.
         yield return new Geo(1, 2, 3, 4, 3, 5, 4, 4, 3, 1, 2, 3, 2, 1, 1, 1, true, Epilogue.None);
         yield return new Geo(1, 2, 10, 13, 4, 3, 2, 3, 6, 3, 2, 1, 0, 2, 3, 2, true, Epilogue.None);
+        // Few output pixels (Silero-like STFT and encoder convs): weight-row dot products.
+        yield return new Geo(1, 1, 1, 200, 20, 1, 64, 1, 5, 1, 32, 0, 0, 1, 1, 1, false, Epilogue.None);
+        yield return new Geo(1, 9, 1, 3, 8, 1, 3, 1, 3, 1, 1, 0, 1, 1, 1, 1, true, Epilogue.Relu);
+        yield return new Geo(2, 6, 3, 4, 9, 3, 3, 2, 2, 2, 2, 1, 1, 1, 2, 3, true, new Epilogue(ActivationKind.HardSwish, 0.5f, 0.25f));
         // Big enough for several GEMM k blocks (k = 32*9 = 288 > 256).
         yield return new Geo(1, 32, 8, 8, 20, 3, 3, 8, 8, 1, 1, 1, 1, 1, 1, 1, true, Epilogue.Relu);
     }
