@@ -232,6 +232,13 @@ public static unsafe class Conv
                         {
                             if (hi > lo) new ReadOnlySpan<float>(src + lo, hi - lo).CopyTo(new Span<float>(dst + lo, hi - lo));
                         }
+                        else if (strideW == 2 && Vector256.IsHardwareAccelerated)
+                        {
+                            int ox = lo;
+                            for (; ox + 8 < hi; ox += 8) // the 16-float load stays inside the row
+                                Vector256.Store(ConvDepthwise.Even(Vector256.Load(src + 2L * ox), Vector256.Load(src + 2L * ox + 8)), dst + ox);
+                            for (; ox < hi; ox++) dst[ox] = src[(long)ox * 2];
+                        }
                         else
                         {
                             for (int ox = lo; ox < hi; ox++) dst[ox] = src[(long)ox * strideW];

@@ -122,7 +122,7 @@ public static unsafe class ConvDepthwise
 
     /// <summary>(a0, a2, a4, a6, b0, b2, b4, b6).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Even(Vector256<float> a, Vector256<float> b)
+    internal static Vector256<float> Even(Vector256<float> a, Vector256<float> b)
     {
         if (System.Runtime.Intrinsics.X86.Avx2.IsSupported)
         {

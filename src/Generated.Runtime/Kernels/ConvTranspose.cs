@@ -67,6 +67,23 @@ public static unsafe class ConvTranspose
                     int o = g * mg + mo;
                     float* yc = y + ((long)b * m + o) * outSp;
                     float bo = bias == null ? 0f : bias[o];
+                    if (exact && kw == 2)
+                    {
+                        // Each input pixel paints two adjacent output columns: interleave the two column rows.
+                        for (int a = 0; a < kd; a++)
+                        for (int bb = 0; bb < kh; bb++)
+                        {
+                            float* col0 = scratch + (long)(mo * kSp + (a * kh + bb) * 2) * bp;
+                            for (int rr = 0; rr < nr; rr++)
+                            {
+                                int r = r0 + rr;
+                                int zd = r / ih, zh = r - zd * ih;
+                                float* yr = yc + ((long)(zd * sd + a) * oh + zh * sh + bb) * ow;
+                                Interleave2(col0 + (long)rr * iw, col0 + bp + (long)rr * iw, yr, iw, bo, epi);
+                            }
+                        }
+                        continue;
+                    }
                     for (int a = 0; a < kd; a++)
                     for (int bb = 0; bb < kh; bb++)
                     for (int cw = 0; cw < kw; cw++)
@@ -122,6 +139,30 @@ public static unsafe class ConvTranspose
         hi = off >= size ? 0 : Math.Min(inSize, (size - 1 - off) / stride + 1);
         if (lo > inSize) lo = inSize;
         if (hi < lo) hi = lo;
+    }
+
+    /// <summary>y[2j] = epi(c0[j] + b), y[2j + 1] = epi(c1[j] + b) for j &lt; len.</summary>
+    private static void Interleave2(float* c0, float* c1, float* y, int len, float b, Epilogue epi)
+    {
+        int j = 0;
+        if (System.Runtime.Intrinsics.X86.Avx.IsSupported)
+        {
+            var vb = System.Runtime.Intrinsics.Vector256.Create(b);
+            for (; j <= len - 8; j += 8)
+            {
+                var v0 = EpilogueOps.Apply(System.Runtime.Intrinsics.Vector256.Load(c0 + j) + vb, epi);
+                var v1 = EpilogueOps.Apply(System.Runtime.Intrinsics.Vector256.Load(c1 + j) + vb, epi);
+                var lo = System.Runtime.Intrinsics.X86.Avx.UnpackLow(v0, v1);   // a0 b0 a1 b1 | a4 b4 a5 b5
+                var hi = System.Runtime.Intrinsics.X86.Avx.UnpackHigh(v0, v1);  // a2 b2 a3 b3 | a6 b6 a7 b7
+                System.Runtime.Intrinsics.Vector256.Store(System.Runtime.Intrinsics.X86.Avx.Permute2x128(lo, hi, 0x20), y + 2L * j);
+                System.Runtime.Intrinsics.Vector256.Store(System.Runtime.Intrinsics.X86.Avx.Permute2x128(lo, hi, 0x31), y + 2L * j + 8);
+            }
+        }
+        for (; j < len; j++)
+        {
+            y[2L * j] = EpilogueOps.Apply(c0[j] + b, epi);
+            y[2L * j + 1] = EpilogueOps.Apply(c1[j] + b, epi);
+        }
     }
 
     /// <summary>y[i] += x[i].</summary>
