@@ -91,6 +91,13 @@ public static unsafe class Conv
                 }
             return;
         }
+        int packedFloats = (int)Math.Min(int.MaxValue, ConvPointwise.PackedWeightFloats(mg, kk));
+        float* packed = null;
+        if (width >= 256 && Vector256.IsHardwareAccelerated && ohw >= 8 && packedFloats <= MaxStackPackFloats)
+        {
+            float* buf = stackalloc float[packedFloats];
+            packed = buf;
+        }
         for (int ni = 0; ni < n; ni++)
         {
             for (int g = 0; g < group; g++)
@@ -110,10 +117,22 @@ public static unsafe class Conv
                     Im2Col(xg, scratch, cg, h, wIn, kh, kw, oh, ow, strideH, strideW, padTop, padLeft, dilH, dilW);
                     col = scratch;
                 }
-                Gemm.Core(width, mg, ohw, kk, wg, kk, false, col, ohw, false, yg, ohw, 1f, 0f, bg, true, epi);
+                if (packed != null)
+                {
+                    // Small weights: pack them for the pointwise tile, which reads the columns in place (no B packing).
+                    ConvPointwise.PackWeights(new ReadOnlySpan<float>(wg, mg * kk), new Span<float>(packed, packedFloats), mg, kk);
+                    ConvPointwise.RunWidth(width, col, packed, bg, yg, 1, kk, ohw, mg, epi);
+                }
+                else
+                {
+                    Gemm.Core(width, mg, ohw, kk, wg, kk, false, col, ohw, false, yg, ohw, 1f, 0f, bg, true, epi);
+                }
             }
         }
     }
+
+    /// <summary>Weights of a group up to this many floats are packed on the stack for <see cref="ConvPointwise"/>.</summary>
+    private const int MaxStackPackFloats = 8192;
 
     /// <summary>Output pixel counts up to this use <see cref="DotRows"/> (weights read once) instead of im2col + GEMM.</summary>
     private const int FewPixels = 8;
