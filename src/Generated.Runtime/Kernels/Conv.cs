@@ -38,6 +38,24 @@ public static unsafe class Conv
             padTop, padLeft, dilH, dilW, group, scratch, epi);
     }
 
+    /// <summary>
+    /// 2-D convolution, one group, with the weights packed ahead of time by <see cref="ConvPointwise.PackWeights"/> as an
+    /// [m, c*kh*kw] matrix: im2col into scratch (<see cref="ScratchFloats2D"/> floats), then the pointwise tile over the
+    /// columns (each output a sum over k in order, then bias and epilogue).
+    /// </summary>
+    public static void Run2DPacked(float* x, float* wPacked, float* bias, float* y, int n, int c, int h, int wIn, int m,
+        int kh, int kw, int oh, int ow, int strideH, int strideW, int padTop, int padLeft, int dilH, int dilW,
+        float* scratch, Epilogue epi)
+    {
+        if (n <= 0 || m <= 0 || oh <= 0 || ow <= 0) return;
+        int kk = c * kh * kw, ohw = oh * ow;
+        for (int ni = 0; ni < n; ni++)
+        {
+            Im2Col(x + (long)ni * c * h * wIn, scratch, c, h, wIn, kh, kw, oh, ow, strideH, strideW, padTop, padLeft, dilH, dilW);
+            ConvPointwise.Run(scratch, wPacked, bias, y + (long)ni * m * ohw, 1, kk, ohw, m, epi);
+        }
+    }
+
     /// <summary>Number of floats of scratch <see cref="Run1D"/> needs.</summary>
     public static long ScratchFloats1D(int n, int c, int len, int m, int k, int outLen, int stride, int padLeft, int dil, int group)
         => ScratchFloats2D(n, c, 1, len, m, 1, k, 1, outLen, 1, stride, 0, padLeft, 1, dil, group);
@@ -77,20 +95,6 @@ public static unsafe class Conv
         int kk = cg * kh * kw;
         int ohw = oh * ow;
         bool pointwise = IsPointwise(h, wIn, kh, kw, oh, ow, strideH, strideW, padTop, padLeft);
-        if (!pointwise && ohw <= FewPixels && width >= 256 && Vector256.IsHardwareAccelerated)
-        {
-            // Few output pixels (e.g. audio frames): the weights dominate, so read each weight row once and dot it with
-            // the few (transposed) im2col columns instead of packing the weights for a GEMM.
-            for (int ni = 0; ni < n; ni++)
-                for (int g = 0; g < group; g++)
-                {
-                    float* xg = x + ((long)ni * c + (long)g * cg) * h * wIn;
-                    Im2ColT(xg, scratch, cg, h, wIn, kh, kw, oh, ow, strideH, strideW, padTop, padLeft, dilH, dilW);
-                    DotRows(w + (long)g * mg * kk, mg, kk, scratch, ohw, y + ((long)ni * m + (long)g * mg) * ohw,
-                        bias == null ? null : bias + (long)g * mg, epi);
-                }
-            return;
-        }
         int packedFloats = (int)Math.Min(int.MaxValue, ConvPointwise.PackedWeightFloats(mg, kk));
         float* packed = null;
         if (width >= 256 && Vector256.IsHardwareAccelerated && ohw >= 8 && packedFloats <= MaxStackPackFloats)
@@ -133,85 +137,6 @@ public static unsafe class Conv
 
     /// <summary>Weights of a group up to this many floats are packed on the stack for <see cref="ConvPointwise"/>.</summary>
     private const int MaxStackPackFloats = 8192;
-
-    /// <summary>Output pixel counts up to this use <see cref="DotRows"/> (weights read once) instead of im2col + GEMM.</summary>
-    private const int FewPixels = 8;
-
-    /// <summary>colT[p, (ci*kh + ky)*kw + kx] = x[ci, oy*sh - pt + ky*dh, ox*sw - pl + kx*dw] (0 outside), p = oy*ow + ox.</summary>
-    internal static void Im2ColT(float* x, float* colT, int cg, int h, int wIn, int kh, int kw, int oh, int ow,
-        int strideH, int strideW, int padTop, int padLeft, int dilH, int dilW)
-    {
-        int kk = cg * kh * kw;
-        for (int oy = 0; oy < oh; oy++)
-            for (int ox = 0; ox < ow; ox++)
-            {
-                float* d = colT + ((long)oy * ow + ox) * kk;
-                for (int ci = 0; ci < cg; ci++)
-                {
-                    float* xc = x + (long)ci * h * wIn;
-                    for (int ky = 0; ky < kh; ky++)
-                    {
-                        int iy = oy * strideH - padTop + ky * dilH;
-                        float* dr = d + (ci * kh + ky) * kw;
-                        if ((uint)iy >= (uint)h)
-                        {
-                            new Span<float>(dr, kw).Clear();
-                            continue;
-                        }
-                        float* xr = xc + (long)iy * wIn;
-                        int ix0 = ox * strideW - padLeft;
-                        if (dilW == 1 && ix0 >= 0 && ix0 + kw <= wIn)
-                        {
-                            new ReadOnlySpan<float>(xr + ix0, kw).CopyTo(new Span<float>(dr, kw));
-                            continue;
-                        }
-                        for (int kx = 0; kx < kw; kx++)
-                        {
-                            int ix = ix0 + kx * dilW;
-                            dr[kx] = (uint)ix < (uint)wIn ? xr[ix] : 0f;
-                        }
-                    }
-                }
-            }
-    }
-
-    /// <summary>y[o, p] = epi(bias[o] + Σ_k w[o, k]·colT[p, k]) for o &lt; mg, p &lt; np (np &lt;= <see cref="FewPixels"/>); Vector256.</summary>
-    private static void DotRows(float* w, int mg, int kk, float* colT, int np, float* y, float* bias, Epilogue epi)
-    {
-        for (int o = 0; o < mg; o++)
-        {
-            float* wr = w + (long)o * kk;
-            float b = bias == null ? 0f : bias[o];
-            for (int p0 = 0; p0 < np; p0 += 4)
-            {
-                int pn = Math.Min(4, np - p0);
-                float* c0 = colT + (long)p0 * kk;
-                float* c1 = pn > 1 ? c0 + kk : c0;
-                float* c2 = pn > 2 ? c0 + 2L * kk : c0;
-                float* c3 = pn > 3 ? c0 + 3L * kk : c0;
-                Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
-                int k = 0;
-                for (; k <= kk - 8; k += 8)
-                {
-                    var wv = Vector256.Load(wr + k);
-                    a0 = Vector256.MultiplyAddEstimate(wv, Vector256.Load(c0 + k), a0);
-                    a1 = Vector256.MultiplyAddEstimate(wv, Vector256.Load(c1 + k), a1);
-                    a2 = Vector256.MultiplyAddEstimate(wv, Vector256.Load(c2 + k), a2);
-                    a3 = Vector256.MultiplyAddEstimate(wv, Vector256.Load(c3 + k), a3);
-                }
-                float s0 = Vector256.Sum(a0), s1 = Vector256.Sum(a1), s2 = Vector256.Sum(a2), s3 = Vector256.Sum(a3);
-                for (; k < kk; k++)
-                {
-                    float wv = wr[k];
-                    s0 += wv * c0[k]; s1 += wv * c1[k]; s2 += wv * c2[k]; s3 += wv * c3[k];
-                }
-                y[(long)o * np + p0] = EpilogueOps.Apply(s0 + b, epi);
-                if (pn > 1) y[(long)o * np + p0 + 1] = EpilogueOps.Apply(s1 + b, epi);
-                if (pn > 2) y[(long)o * np + p0 + 2] = EpilogueOps.Apply(s2 + b, epi);
-                if (pn > 3) y[(long)o * np + p0 + 3] = EpilogueOps.Apply(s3 + b, epi);
-            }
-        }
-    }
 
     /// <summary>Valid output range [lo, hi) such that 0 &lt;= o*stride + off &lt; size.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -55,6 +55,13 @@ public static unsafe class ConvPointwise
         {
             float* xn = x + (long)ni * c * hw;
             float* yn = y + (long)ni * m * hw;
+            if (!v256 && hw < 8 && width >= 256 && Vector256.IsHardwareAccelerated)
+            {
+                for (int ob = 0; ob < blocks; ob++)
+                    TileFewPixels(xn, wPacked + (long)ob * c * OcBlock, c, hw, yn + (long)ob * OcBlock * hw, Math.Min(OcBlock, m - ob * OcBlock),
+                        bias == null ? null : bias + ob * OcBlock, ob == blocks - 1, epi);
+                continue;
+            }
             if (!v256)
             {
                 for (int ob = 0; ob < blocks; ob++)
@@ -94,20 +101,8 @@ public static unsafe class ConvPointwise
 
     private static void Tile16(float* x, int hw, float* wp, int c, float* y, int mv, float* bias, Epilogue epi)
     {
-        Vector256<float> a00, a01, a10, a11, a20, a21, a30, a31, a40, a41, a50, a51;
-        if (bias != null)
-        {
-            a00 = a01 = Vector256.Create(bias[0]);
-            a10 = a11 = mv > 1 ? Vector256.Create(bias[1]) : default;
-            a20 = a21 = mv > 2 ? Vector256.Create(bias[2]) : default;
-            a30 = a31 = mv > 3 ? Vector256.Create(bias[3]) : default;
-            a40 = a41 = mv > 4 ? Vector256.Create(bias[4]) : default;
-            a50 = a51 = mv > 5 ? Vector256.Create(bias[5]) : default;
-        }
-        else
-        {
-            a00 = a01 = a10 = a11 = a20 = a21 = a30 = a31 = a40 = a41 = a50 = a51 = default;
-        }
+        Vector256<float> a00 = default, a01 = default, a10 = default, a11 = default, a20 = default, a21 = default;
+        Vector256<float> a30 = default, a31 = default, a40 = default, a41 = default, a50 = default, a51 = default;
         for (int k = 0; k < c; k++, x += hw, wp += OcBlock)
         {
             var b0 = Vector256.Load(x);
@@ -131,26 +126,17 @@ public static unsafe class ConvPointwise
             a50 = Vector256.MultiplyAddEstimate(w, b0, a50);
             a51 = Vector256.MultiplyAddEstimate(w, b1, a51);
         }
-        Store2(y, a00, a01, epi);
-        if (mv > 1) Store2(y + hw, a10, a11, epi);
-        if (mv > 2) Store2(y + 2L * hw, a20, a21, epi);
-        if (mv > 3) Store2(y + 3L * hw, a30, a31, epi);
-        if (mv > 4) Store2(y + 4L * hw, a40, a41, epi);
-        if (mv > 5) Store2(y + 5L * hw, a50, a51, epi);
+        Store2(y, a00, a01, bias, 0, epi);
+        if (mv > 1) Store2(y + hw, a10, a11, bias, 1, epi);
+        if (mv > 2) Store2(y + 2L * hw, a20, a21, bias, 2, epi);
+        if (mv > 3) Store2(y + 3L * hw, a30, a31, bias, 3, epi);
+        if (mv > 4) Store2(y + 4L * hw, a40, a41, bias, 4, epi);
+        if (mv > 5) Store2(y + 5L * hw, a50, a51, bias, 5, epi);
     }
 
     private static void Tile8(float* x, int hw, float* wp, int c, float* y, int mv, float* bias, Epilogue epi)
     {
         Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default;
-        if (bias != null)
-        {
-            a0 = Vector256.Create(bias[0]);
-            if (mv > 1) a1 = Vector256.Create(bias[1]);
-            if (mv > 2) a2 = Vector256.Create(bias[2]);
-            if (mv > 3) a3 = Vector256.Create(bias[3]);
-            if (mv > 4) a4 = Vector256.Create(bias[4]);
-            if (mv > 5) a5 = Vector256.Create(bias[5]);
-        }
         for (int k = 0; k < c; k++, x += hw, wp += OcBlock)
         {
             var b0 = Vector256.Load(x);
@@ -161,19 +147,44 @@ public static unsafe class ConvPointwise
             a4 = Vector256.MultiplyAddEstimate(Vector256.Create(wp[4]), b0, a4);
             a5 = Vector256.MultiplyAddEstimate(Vector256.Create(wp[5]), b0, a5);
         }
-        Vector256.Store(EpilogueOps.Apply(a0, epi), y);
-        if (mv > 1) Vector256.Store(EpilogueOps.Apply(a1, epi), y + hw);
-        if (mv > 2) Vector256.Store(EpilogueOps.Apply(a2, epi), y + 2L * hw);
-        if (mv > 3) Vector256.Store(EpilogueOps.Apply(a3, epi), y + 3L * hw);
-        if (mv > 4) Vector256.Store(EpilogueOps.Apply(a4, epi), y + 4L * hw);
-        if (mv > 5) Vector256.Store(EpilogueOps.Apply(a5, epi), y + 5L * hw);
+        Vector256.Store(EpilogueOps.Apply(a0 + Vector256.Create(bias == null ? 0f : bias[0]), epi), y);
+        if (mv > 1) Vector256.Store(EpilogueOps.Apply(a1 + Vector256.Create(bias == null ? 0f : bias[1]), epi), y + hw);
+        if (mv > 2) Vector256.Store(EpilogueOps.Apply(a2 + Vector256.Create(bias == null ? 0f : bias[2]), epi), y + 2L * hw);
+        if (mv > 3) Vector256.Store(EpilogueOps.Apply(a3 + Vector256.Create(bias == null ? 0f : bias[3]), epi), y + 3L * hw);
+        if (mv > 4) Vector256.Store(EpilogueOps.Apply(a4 + Vector256.Create(bias == null ? 0f : bias[4]), epi), y + 4L * hw);
+        if (mv > 5) Vector256.Store(EpilogueOps.Apply(a5 + Vector256.Create(bias == null ? 0f : bias[5]), epi), y + 5L * hw);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store2(float* y, Vector256<float> v0, Vector256<float> v1, Epilogue epi)
+    private static void Store2(float* y, Vector256<float> v0, Vector256<float> v1, float* bias, int j, Epilogue epi)
     {
-        Vector256.Store(EpilogueOps.Apply(v0, epi), y);
-        Vector256.Store(EpilogueOps.Apply(v1, epi), y + 8);
+        var b = Vector256.Create(bias == null ? 0f : bias[j]);
+        Vector256.Store(EpilogueOps.Apply(v0 + b, epi), y);
+        Vector256.Store(EpilogueOps.Apply(v1 + b, epi), y + 8);
+    }
+
+    /// <summary>
+    /// Fewer than 8 pixels: the <see cref="OcBlock"/> output channels of a block are the vector lanes, accumulated over k in
+    /// order (bias added after the sum, as a GEMM epilogue would).
+    /// </summary>
+    private static void TileFewPixels(float* x, float* wp, int c, int hw, float* y, int mv, float* bias, bool lastBlock, Epilogue epi)
+    {
+        Vector256<float>* acc = stackalloc Vector256<float>[8];
+        for (int p = 0; p < hw; p++) acc[p] = default;
+        for (int k = 0; k < c; k++, x += hw, wp += OcBlock)
+        {
+            // Lanes 6 and 7 read the next k's weights (ignored); the very last k of the last block must not read past the end.
+            var wv = lastBlock && k == c - 1
+                ? Vector256.Create(wp[0], wp[1], wp[2], wp[3], wp[4], wp[5], 0f, 0f)
+                : Vector256.Load(wp);
+            for (int p = 0; p < hw; p++) acc[p] = Vector256.MultiplyAddEstimate(wv, Vector256.Create(x[p]), acc[p]);
+        }
+        for (int p = 0; p < hw; p++)
+        {
+            var a = acc[p];
+            for (int j = 0; j < mv; j++)
+                y[(long)j * hw + p] = EpilogueOps.Apply(a.GetElement(j) + (bias == null ? 0f : bias[j]), epi);
+        }
     }
 
     /// <summary>Scalar tile: pixels [p0, p1) of up to <see cref="OcBlock"/> output channels.</summary>
@@ -184,9 +195,9 @@ public static unsafe class ConvPointwise
             float b = bias == null ? 0f : bias[j];
             for (int p = p0; p < p1; p++)
             {
-                float s = b;
+                float s = 0f;
                 for (int k = 0; k < c; k++) s += wp[k * OcBlock + j] * x[(long)k * hw + p];
-                y[(long)j * hw + p] = EpilogueOps.Apply(s, epi);
+                y[(long)j * hw + p] = EpilogueOps.Apply(s + b, epi);
             }
         }
     }

@@ -18,7 +18,7 @@ internal static unsafe class EpilogueOps
             {
                 float t = v + 3f;
                 t = t < 0f ? 0f : (t > 6f ? 6f : t);
-                return v * t / 6f * e.Alpha + e.Beta;
+                return v * t * (1f / 6f) * e.Alpha + e.Beta;
             }
             default: return v;
         }
@@ -36,7 +36,7 @@ internal static unsafe class EpilogueOps
             case ActivationKind.HardSwish:
             {
                 var t = Vector128.Min(Vector128.Max(v + Vector128.Create(3f), Vector128<float>.Zero), Vector128.Create(6f));
-                return v * t / Vector128.Create(6f) * Vector128.Create(e.Alpha) + Vector128.Create(e.Beta);
+                return v * t * Vector128.Create(1f / 6f) * Vector128.Create(e.Alpha) + Vector128.Create(e.Beta);
             }
             default: return v;
         }
@@ -54,7 +54,7 @@ internal static unsafe class EpilogueOps
             case ActivationKind.HardSwish:
             {
                 var t = Vector256.Min(Vector256.Max(v + Vector256.Create(3f), Vector256<float>.Zero), Vector256.Create(6f));
-                return v * t / Vector256.Create(6f) * Vector256.Create(e.Alpha) + Vector256.Create(e.Beta);
+                return v * t * Vector256.Create(1f / 6f) * Vector256.Create(e.Alpha) + Vector256.Create(e.Beta);
             }
             default: return v;
         }
@@ -72,7 +72,7 @@ internal static unsafe class EpilogueOps
             case ActivationKind.HardSwish:
             {
                 var t = Vector512.Min(Vector512.Max(v + Vector512.Create(3f), Vector512<float>.Zero), Vector512.Create(6f));
-                return v * t / Vector512.Create(6f) * Vector512.Create(e.Alpha) + Vector512.Create(e.Beta);
+                return v * t * Vector512.Create(1f / 6f) * Vector512.Create(e.Alpha) + Vector512.Create(e.Beta);
             }
             default: return v;
         }

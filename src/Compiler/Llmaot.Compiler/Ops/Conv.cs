@@ -71,6 +71,19 @@ public sealed class ConvOp : OpDef
             && g.PadsBegin.All(p => p == 0) && g.In.SequenceEqual(g.Out);
     }
 
+    /// <summary>
+    /// True when the weights should be packed for <see cref="Runtime.Kernels.Conv.Run2DPacked"/> (im2col + pointwise tile):
+    /// 1-D or 2-D, static input, constant float weights (and bias), one group, a real window or stride or padding (not a plain
+    /// 1x1), and not a direct-kernel candidate.
+    /// </summary>
+    internal static bool WantsPackedIm2Col(Node n)
+    {
+        if (n.Inputs[0]?.Type.Shape is not { Rank: 3 or 4, IsStatic: true } || n.Inputs[1] is not { IsConst: true, Elem: ElementType.Float } w
+            || w.Type.Shape is not { IsStatic: true } ws || ws.Rank != n.Inputs[0]!.Shape.Rank) return false;
+        if (n.In(2) is { } b && (!b.IsConst || b.Elem != ElementType.Float)) return false;
+        return n.Int("group", 1) == 1 && !WantsPointwise(n) && !WantsDirect(n);
+    }
+
     public override void Infer(Node n)
     {
         var x = Input(n, 0);
@@ -94,7 +107,13 @@ public sealed class ConvOp : OpDef
     {
         var g = Geometry(n);
         var (N, C, H, W, M, KH, KW, OH, OW, SH, SW, PT, PL, DH, DW, G) = Args(n, g);
-        if (n.Facts.TryGetValue(PackedFact, out var pk) && pk == "pointwise")
+        if (n.Facts.TryGetValue(PackedFact, out var pk) && pk == "im2col")
+        {
+            n.ScratchBytes = Runtime.Kernels.Conv.ScratchFloats2D(N, C, H, W, M, KH, KW, OH, OW, SH, SW, PT, PL, DH, DW, G) * 4;
+            n.Kernel = "Conv.Run2DPacked[im2col+6x16]" + (n.In(2) != null ? "+bias" : "") + EpilogueSuffix(n);
+            return;
+        }
+        if (pk == "pointwise")
         {
             n.ScratchBytes = 0;
             n.Kernel = "ConvPointwise.Run[6x16]" + (n.In(2) != null ? "+bias" : "") + EpilogueSuffix(n);
@@ -108,7 +127,7 @@ public sealed class ConvOp : OpDef
         }
         long scratch = Runtime.Kernels.Conv.ScratchFloats2D(N, C, H, W, M, KH, KW, OH, OW, SH, SW, PT, PL, DH, DW, G);
         n.ScratchBytes = scratch * 4;
-        string path = G == C && G == M ? "depthwise" : scratch == 0 ? "pointwise-gemm" : (long)OH * OW <= 8 ? "im2col+dot" : "im2col+gemm";
+        string path = G == C && G == M ? "depthwise" : scratch == 0 ? "pointwise-gemm" : "im2col+gemm";
         n.Kernel = $"Conv.Run{(n.Inputs[0]!.Shape.Rank == 3 ? 1 : 2)}D[{path}]" + (n.In(2) != null ? "+bias" : "") + EpilogueSuffix(n);
     }
 
@@ -142,7 +161,15 @@ public sealed class ConvOp : OpDef
         var g = Geometry(n);
         var (N, C, H, W, M, KH, KW, OH, OW, SH, SW, PT, PL, DH, DW, G) = Args(n, g);
         string bias = n.In(2) is { } b ? e.P(b) : "null";
-        if (n.Facts.TryGetValue(PackedFact, out var pk) && pk == "pointwise")
+        if (n.Facts.TryGetValue(PackedFact, out var pk) && pk == "im2col")
+        {
+            e.W.Line($"Conv.Run2DPacked({e.P(n.Inputs[0]!)}, {e.P(n.Inputs[1]!)}, {bias}, {e.P(n.Outputs[0])},");
+            e.W.Line($"    n: {N}, c: {C}, h: {H}, wIn: {W}, m: {M}, kh: {KH}, kw: {KW}, oh: {OH}, ow: {OW},");
+            e.W.Line($"    strideH: {SH}, strideW: {SW}, padTop: {PT}, padLeft: {PL}, dilH: {DH}, dilW: {DW},");
+            e.W.Line($"    scratch: {EmitContext.Scratch(n)}, epi: {EpilogueLiteral(n)});");
+            return;
+        }
+        if (pk == "pointwise")
         {
             e.W.Line($"ConvPointwise.Run({e.P(n.Inputs[0]!)}, {e.P(n.Inputs[1]!)}, {bias}, {e.P(n.Outputs[0])},");
             e.W.Line($"    n: {N}, c: {C}, hw: {(long)H * W}, m: {M}, epi: {EpilogueLiteral(n)});");

@@ -10,7 +10,8 @@ namespace Llmaot.Passes;
 /// is packed per call. Today: Conv nodes that suit the direct kernel (<see cref="ConvOp.WantsDirect"/>) get their
 /// [M, C, kh, kw] weight replaced by <see cref="Runtime.Kernels.ConvDirect.PackWeights"/> output (a 1-D constant), and
 /// 1x1 Convs that suit the pointwise kernel (<see cref="ConvOp.WantsPointwise"/>) by
-/// <see cref="Runtime.Kernels.ConvPointwise.PackWeights"/> output,
+/// <see cref="Runtime.Kernels.ConvPointwise.PackWeights"/> output (other one-group Convs with constant weights too, as
+/// [M, C·k] for <see cref="Runtime.Kernels.Conv.Run2DPacked"/>),
 /// with the facts <c>packedWeights</c> and <c>weightShape</c> recording it for kernel selection and emission.
 /// The original weight constant is dropped when nothing else reads it.
 /// </summary>
@@ -23,14 +24,16 @@ public static class WeightPacking
         {
             if (n.Domain != "" || n.Op != "Conv" || n.Facts.ContainsKey(ConvOp.PackedFact)) continue;
             bool pointwise = ConvOp.WantsPointwise(n);
-            if (!pointwise && !ConvOp.WantsDirect(n)) continue;
+            bool im2col = !pointwise && ConvOp.WantsPackedIm2Col(n);
+            if (!pointwise && !im2col && !ConvOp.WantsDirect(n)) continue;
             var w = n.Inputs[1]!;
             var d = w.Shape.ToInts();
             float[] packed;
-            if (pointwise)
+            if (pointwise || im2col)
             {
-                packed = new float[Runtime.Kernels.ConvPointwise.PackedWeightFloats(d[0], d[1])];
-                Runtime.Kernels.ConvPointwise.PackWeights(w.Const!.As<float>(), packed, d[0], d[1]);
+                int kk = d.Skip(1).Aggregate(1, (a, b) => a * b);
+                packed = new float[Runtime.Kernels.ConvPointwise.PackedWeightFloats(d[0], kk)];
+                Runtime.Kernels.ConvPointwise.PackWeights(w.Const!.As<float>(), packed, d[0], kk);
             }
             else
             {
@@ -41,7 +44,7 @@ public static class WeightPacking
             var pv = m.NewValue(w.Name + "/packed", new TensorType(ElementType.Float, new Shape([count])));
             pv.Const = TensorData.Of<float>(packed);
             g.Constants.Add(pv);
-            n.Facts[ConvOp.PackedFact] = pointwise ? "pointwise" : "direct";
+            n.Facts[ConvOp.PackedFact] = pointwise ? "pointwise" : im2col ? "im2col" : "direct";
             n.Facts[ConvOp.WeightShapeFact] = string.Join(",", d.Select(v => v.ToString(CultureInfo.InvariantCulture)));
             n.Inputs[1] = pv;
             bool stillUsed = g.Outputs.Contains(w) || g.Nodes.Any(u => u.Inputs.Contains(w));

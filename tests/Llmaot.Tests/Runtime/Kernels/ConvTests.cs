@@ -162,6 +162,24 @@ public unsafe class ConvTests
     }
 
     [Fact]
+    public void Run2DPackedMatchesNaive()
+    {
+        var r = new Random(250);
+        foreach (var g in RandomGeos(3, 200).Concat(SpecialGeos()).Where(g => g.Group == 1))
+        {
+            var (x, w, b) = Data(r, g);
+            int kk = g.C * g.Kh * g.Kw;
+            var wp = new float[ConvPointwise.PackedWeightFloats(g.M, kk)];
+            ConvPointwise.PackWeights(w, wp, g.M, kk);
+            var y = new float[g.N * g.M * g.Oh * g.Ow];
+            var scratch = new float[Math.Max(1, (long)kk * g.Oh * g.Ow)];
+            fixed (float* px = x, pw = wp, pb = b, py = y, ps = scratch)
+                Conv.Run2DPacked(px, pw, b == null ? null : pb, py, g.N, g.C, g.H, g.W, g.M, g.Kh, g.Kw, g.Oh, g.Ow, g.Sh, g.Sw, g.Pt, g.Pl, g.Dh, g.Dw, ps, g.Epi);
+            KernelTestUtil.AssertClose(Naive(g, x, w, b), y, Tol(g), 1e-5, "packed " + g);
+        }
+    }
+
+    [Fact]
     public void ScratchSize()
     {
         // Pointwise needs no scratch; depthwise one channel's zero-bordered phase planes; general conv the im2col matrix of one group.
