@@ -169,21 +169,42 @@ public static unsafe class ConvPointwise
     /// </summary>
     private static void TileFewPixels(float* x, float* wp, int c, int hw, float* y, int mv, float* bias, bool lastBlock, Epilogue epi)
     {
-        Vector256<float>* acc = stackalloc Vector256<float>[8];
-        for (int p = 0; p < hw; p++) acc[p] = default;
-        for (int k = 0; k < c; k++, x += hw, wp += OcBlock)
+        for (int p0 = 0; p0 < hw; p0 += 4)
         {
-            // Lanes 6 and 7 read the next k's weights (ignored); the very last k of the last block must not read past the end.
-            var wv = lastBlock && k == c - 1
-                ? Vector256.Create(wp[0], wp[1], wp[2], wp[3], wp[4], wp[5], 0f, 0f)
-                : Vector256.Load(wp);
-            for (int p = 0; p < hw; p++) acc[p] = Vector256.MultiplyAddEstimate(wv, Vector256.Create(x[p]), acc[p]);
-        }
-        for (int p = 0; p < hw; p++)
-        {
-            var a = acc[p];
+            int pn = Math.Min(4, hw - p0);
+            // Up to four pixels in registers; missing ones repeat the last (computed, not stored).
+            int q1 = Math.Min(1, pn - 1), q2 = Math.Min(2, pn - 1), q3 = Math.Min(3, pn - 1);
+            float* xp = x + p0;
+            float* w = wp;
+            Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            int kEnd = lastBlock ? c - 1 : c;
+            for (int k = 0; k < kEnd; k++, xp += hw, w += OcBlock)
+            {
+                // Lanes 6 and 7 hold the next k's weights (ignored).
+                var wv = Vector256.Load(w);
+                a0 = Vector256.MultiplyAddEstimate(wv, Vector256.Create(xp[0]), a0);
+                a1 = Vector256.MultiplyAddEstimate(wv, Vector256.Create(xp[q1]), a1);
+                a2 = Vector256.MultiplyAddEstimate(wv, Vector256.Create(xp[q2]), a2);
+                a3 = Vector256.MultiplyAddEstimate(wv, Vector256.Create(xp[q3]), a3);
+            }
+            if (kEnd < c)
+            {
+                // The very last k of the last block must not read past the packed weights.
+                var wv = Vector256.Create(w[0], w[1], w[2], w[3], w[4], w[5], 0f, 0f);
+                a0 = Vector256.MultiplyAddEstimate(wv, Vector256.Create(xp[0]), a0);
+                a1 = Vector256.MultiplyAddEstimate(wv, Vector256.Create(xp[q1]), a1);
+                a2 = Vector256.MultiplyAddEstimate(wv, Vector256.Create(xp[q2]), a2);
+                a3 = Vector256.MultiplyAddEstimate(wv, Vector256.Create(xp[q3]), a3);
+            }
             for (int j = 0; j < mv; j++)
-                y[(long)j * hw + p] = EpilogueOps.Apply(a.GetElement(j) + (bias == null ? 0f : bias[j]), epi);
+            {
+                float b = bias == null ? 0f : bias[j];
+                float* yj = y + (long)j * hw + p0;
+                yj[0] = EpilogueOps.Apply(a0.GetElement(j) + b, epi);
+                if (pn > 1) yj[1] = EpilogueOps.Apply(a1.GetElement(j) + b, epi);
+                if (pn > 2) yj[2] = EpilogueOps.Apply(a2.GetElement(j) + b, epi);
+                if (pn > 3) yj[3] = EpilogueOps.Apply(a3.GetElement(j) + b, epi);
+            }
         }
     }
 
