@@ -46,64 +46,70 @@ public static unsafe class ConvPointwise
     /// <summary><see cref="Run"/> with an explicit SIMD width (&gt;= 256 uses 8-float vectors, 0 scalar).</summary>
     internal static void RunWidth(int width, float* x, float* wPacked, float* bias, float* y, int n, int c, int hw, int m, Epilogue epi)
     {
-        if (n <= 0 || m <= 0 || hw <= 0) return;
+        for (int ni = 0; ni < n; ni++)
+            RunStrided(width, x + (long)ni * c * hw, hw, wPacked, bias, y + (long)ni * m * hw, hw, c, hw, m, epi);
+    }
+
+    /// <summary>
+    /// One image with explicit row strides: x rows (one per input channel) are xStride floats apart, y rows (one per output
+    /// channel) yStride apart; hw pixels of each are used.
+    /// </summary>
+    internal static void RunStrided(int width, float* x, long xStride, float* wPacked, float* bias, float* y, long yStride,
+        int c, int hw, int m, Epilogue epi)
+    {
+        if (m <= 0 || hw <= 0) return;
         bool v256 = width >= 256 && Vector256.IsHardwareAccelerated && hw >= 8;
         int blocks = (m + OcBlock - 1) / OcBlock;
         // Pixels per block: keep the c x block input slice within ~32 KB of L1.
         int blockPx = Math.Max(16, 8192 / Math.Max(1, c) / 16 * 16);
-        for (int ni = 0; ni < n; ni++)
+        if (!v256)
         {
-            float* xn = x + (long)ni * c * hw;
-            float* yn = y + (long)ni * m * hw;
-            if (!v256 && hw < 8 && width >= 256 && Vector256.IsHardwareAccelerated)
+            bool few = hw < 8 && width >= 256 && Vector256.IsHardwareAccelerated;
+            for (int ob = 0; ob < blocks; ob++)
             {
-                for (int ob = 0; ob < blocks; ob++)
-                    TileFewPixels(xn, wPacked + (long)ob * c * OcBlock, c, hw, yn + (long)ob * OcBlock * hw, Math.Min(OcBlock, m - ob * OcBlock),
-                        bias == null ? null : bias + ob * OcBlock, ob == blocks - 1, epi);
-                continue;
+                float* wp = wPacked + (long)ob * c * OcBlock;
+                float* yb = y + ob * OcBlock * yStride;
+                int mv = Math.Min(OcBlock, m - ob * OcBlock);
+                float* bb = bias == null ? null : bias + ob * OcBlock;
+                if (few) TileFewPixels(x, xStride, wp, c, hw, yb, yStride, mv, bb, ob == blocks - 1, epi);
+                else TileScalar(x, xStride, wp, c, 0, hw, yb, yStride, mv, bb, epi);
             }
-            if (!v256)
+            return;
+        }
+        for (int p0 = 0; p0 < hw; p0 += blockPx)
+        {
+            int p1 = Math.Min(hw, p0 + blockPx);
+            for (int ob = 0; ob < blocks; ob++)
             {
-                for (int ob = 0; ob < blocks; ob++)
-                    TileScalar(xn, wPacked + (long)ob * c * OcBlock, c, hw, 0, hw, yn + (long)ob * OcBlock * hw, Math.Min(OcBlock, m - ob * OcBlock),
-                        bias == null ? null : bias + ob * OcBlock, epi);
-                continue;
-            }
-            for (int p0 = 0; p0 < hw; p0 += blockPx)
-            {
-                int p1 = Math.Min(hw, p0 + blockPx);
-                for (int ob = 0; ob < blocks; ob++)
+                float* wp = wPacked + (long)ob * c * OcBlock;
+                float* yb = y + ob * OcBlock * yStride;
+                int mv = Math.Min(OcBlock, m - ob * OcBlock);
+                float* bb = bias == null ? null : bias + ob * OcBlock;
+                int p = p0;
+                while (p < p1)
                 {
-                    float* wp = wPacked + (long)ob * c * OcBlock;
-                    float* yb = yn + (long)ob * OcBlock * hw;
-                    int mv = Math.Min(OcBlock, m - ob * OcBlock);
-                    float* bb = bias == null ? null : bias + ob * OcBlock;
-                    int p = p0;
-                    while (p < p1)
+                    if (hw >= 16)
                     {
-                        if (p1 - p >= 16 || hw >= 16)
-                        {
-                            if (p > hw - 16) p = hw - 16; // overlap the previous tile at the very end
-                            Tile16(xn + p, hw, wp, c, yb + p, mv, bb, epi);
-                            p += 16;
-                        }
-                        else
-                        {
-                            if (p > hw - 8) p = hw - 8;
-                            Tile8(xn + p, hw, wp, c, yb + p, mv, bb, epi);
-                            p += 8;
-                        }
+                        if (p > hw - 16) p = hw - 16; // overlap the previous tile at the very end
+                        Tile16(x + p, xStride, wp, c, yb + p, yStride, mv, bb, epi);
+                        p += 16;
+                    }
+                    else
+                    {
+                        if (p > hw - 8) p = hw - 8;
+                        Tile8(x + p, xStride, wp, c, yb + p, yStride, mv, bb, epi);
+                        p += 8;
                     }
                 }
             }
         }
     }
 
-    private static void Tile16(float* x, int hw, float* wp, int c, float* y, int mv, float* bias, Epilogue epi)
+    private static void Tile16(float* x, long xs, float* wp, int c, float* y, long ys, int mv, float* bias, Epilogue epi)
     {
         Vector256<float> a00 = default, a01 = default, a10 = default, a11 = default, a20 = default, a21 = default;
         Vector256<float> a30 = default, a31 = default, a40 = default, a41 = default, a50 = default, a51 = default;
-        for (int k = 0; k < c; k++, x += hw, wp += OcBlock)
+        for (int k = 0; k < c; k++, x += xs, wp += OcBlock)
         {
             var b0 = Vector256.Load(x);
             var b1 = Vector256.Load(x + 8);
@@ -127,17 +133,17 @@ public static unsafe class ConvPointwise
             a51 = Vector256.MultiplyAddEstimate(w, b1, a51);
         }
         Store2(y, a00, a01, bias, 0, epi);
-        if (mv > 1) Store2(y + hw, a10, a11, bias, 1, epi);
-        if (mv > 2) Store2(y + 2L * hw, a20, a21, bias, 2, epi);
-        if (mv > 3) Store2(y + 3L * hw, a30, a31, bias, 3, epi);
-        if (mv > 4) Store2(y + 4L * hw, a40, a41, bias, 4, epi);
-        if (mv > 5) Store2(y + 5L * hw, a50, a51, bias, 5, epi);
+        if (mv > 1) Store2(y + ys, a10, a11, bias, 1, epi);
+        if (mv > 2) Store2(y + 2 * ys, a20, a21, bias, 2, epi);
+        if (mv > 3) Store2(y + 3 * ys, a30, a31, bias, 3, epi);
+        if (mv > 4) Store2(y + 4 * ys, a40, a41, bias, 4, epi);
+        if (mv > 5) Store2(y + 5 * ys, a50, a51, bias, 5, epi);
     }
 
-    private static void Tile8(float* x, int hw, float* wp, int c, float* y, int mv, float* bias, Epilogue epi)
+    private static void Tile8(float* x, long xs, float* wp, int c, float* y, long ys, int mv, float* bias, Epilogue epi)
     {
         Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default;
-        for (int k = 0; k < c; k++, x += hw, wp += OcBlock)
+        for (int k = 0; k < c; k++, x += xs, wp += OcBlock)
         {
             var b0 = Vector256.Load(x);
             a0 = Vector256.MultiplyAddEstimate(Vector256.Create(wp[0]), b0, a0);
@@ -148,11 +154,11 @@ public static unsafe class ConvPointwise
             a5 = Vector256.MultiplyAddEstimate(Vector256.Create(wp[5]), b0, a5);
         }
         Vector256.Store(EpilogueOps.Apply(a0 + Vector256.Create(bias == null ? 0f : bias[0]), epi), y);
-        if (mv > 1) Vector256.Store(EpilogueOps.Apply(a1 + Vector256.Create(bias == null ? 0f : bias[1]), epi), y + hw);
-        if (mv > 2) Vector256.Store(EpilogueOps.Apply(a2 + Vector256.Create(bias == null ? 0f : bias[2]), epi), y + 2L * hw);
-        if (mv > 3) Vector256.Store(EpilogueOps.Apply(a3 + Vector256.Create(bias == null ? 0f : bias[3]), epi), y + 3L * hw);
-        if (mv > 4) Vector256.Store(EpilogueOps.Apply(a4 + Vector256.Create(bias == null ? 0f : bias[4]), epi), y + 4L * hw);
-        if (mv > 5) Vector256.Store(EpilogueOps.Apply(a5 + Vector256.Create(bias == null ? 0f : bias[5]), epi), y + 5L * hw);
+        if (mv > 1) Vector256.Store(EpilogueOps.Apply(a1 + Vector256.Create(bias == null ? 0f : bias[1]), epi), y + ys);
+        if (mv > 2) Vector256.Store(EpilogueOps.Apply(a2 + Vector256.Create(bias == null ? 0f : bias[2]), epi), y + 2 * ys);
+        if (mv > 3) Vector256.Store(EpilogueOps.Apply(a3 + Vector256.Create(bias == null ? 0f : bias[3]), epi), y + 3 * ys);
+        if (mv > 4) Vector256.Store(EpilogueOps.Apply(a4 + Vector256.Create(bias == null ? 0f : bias[4]), epi), y + 4 * ys);
+        if (mv > 5) Vector256.Store(EpilogueOps.Apply(a5 + Vector256.Create(bias == null ? 0f : bias[5]), epi), y + 5 * ys);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -167,7 +173,7 @@ public static unsafe class ConvPointwise
     /// Fewer than 8 pixels: the <see cref="OcBlock"/> output channels of a block are the vector lanes, accumulated over k in
     /// order (bias added after the sum, as a GEMM epilogue would).
     /// </summary>
-    private static void TileFewPixels(float* x, float* wp, int c, int hw, float* y, int mv, float* bias, bool lastBlock, Epilogue epi)
+    private static void TileFewPixels(float* x, long xs, float* wp, int c, int hw, float* y, long ys, int mv, float* bias, bool lastBlock, Epilogue epi)
     {
         for (int p0 = 0; p0 < hw; p0 += 4)
         {
@@ -178,7 +184,7 @@ public static unsafe class ConvPointwise
             float* w = wp;
             Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
             int kEnd = lastBlock ? c - 1 : c;
-            for (int k = 0; k < kEnd; k++, xp += hw, w += OcBlock)
+            for (int k = 0; k < kEnd; k++, xp += xs, w += OcBlock)
             {
                 // Lanes 6 and 7 hold the next k's weights (ignored).
                 var wv = Vector256.Load(w);
@@ -199,7 +205,7 @@ public static unsafe class ConvPointwise
             for (int j = 0; j < mv; j++)
             {
                 float b = bias == null ? 0f : bias[j];
-                float* yj = y + (long)j * hw + p0;
+                float* yj = y + j * ys + p0;
                 yj[0] = EpilogueOps.Apply(a0.GetElement(j) + b, epi);
                 if (pn > 1) yj[1] = EpilogueOps.Apply(a1.GetElement(j) + b, epi);
                 if (pn > 2) yj[2] = EpilogueOps.Apply(a2.GetElement(j) + b, epi);
@@ -209,7 +215,7 @@ public static unsafe class ConvPointwise
     }
 
     /// <summary>Scalar tile: pixels [p0, p1) of up to <see cref="OcBlock"/> output channels.</summary>
-    private static void TileScalar(float* x, float* wp, int c, int hw, int p0, int p1, float* y, int mv, float* bias, Epilogue epi)
+    private static void TileScalar(float* x, long xs, float* wp, int c, int p0, int p1, float* y, long ys, int mv, float* bias, Epilogue epi)
     {
         for (int j = 0; j < mv; j++)
         {
@@ -217,8 +223,8 @@ public static unsafe class ConvPointwise
             for (int p = p0; p < p1; p++)
             {
                 float s = 0f;
-                for (int k = 0; k < c; k++) s += wp[k * OcBlock + j] * x[(long)k * hw + p];
-                y[(long)j * hw + p] = EpilogueOps.Apply(s + b, epi);
+                for (int k = 0; k < c; k++) s += wp[k * OcBlock + j] * x[k * xs + p];
+                y[j * ys + p] = EpilogueOps.Apply(s + b, epi);
             }
         }
     }

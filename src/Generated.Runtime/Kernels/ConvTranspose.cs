@@ -50,18 +50,30 @@ public static unsafe class ConvTranspose
         bool exact = sd == kd && sh == kh && sw == kw && dd == 1 && dh == 1 && dw == 1 && pd0 == 0 && ph0 == 0 && pw0 == 0
             && od == id * sd && oh == ih * sh && ow == iw * sw;
         if (!exact) new Span<float>(y, checked((int)((long)n * m * outSp))).Clear();
+        // Small weights: W_g^T packed on the stack for the pointwise tile (reads the input band in place).
+        long packedFloats = ConvPointwise.PackedWeightFloats(mgK, cg);
+        float* packed = null;
+        if (packedFloats <= MaxStackPackFloats && System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
+        {
+            float* buf = stackalloc float[(int)packedFloats];
+            packed = buf;
+        }
         for (int b = 0; b < n; b++)
         for (int g = 0; g < group; g++)
         {
             float* xg = x + ((long)b * c + (long)g * cg) * inSp;
             float* wg = w + (long)g * cg * mgK;
+            if (packed != null) PackTransposed(wg, packed, cg, mgK);
             for (int r0 = 0; r0 < rows; r0 += bandRows)
             {
                 int nr = Math.Min(bandRows, rows - r0);
                 int bp = nr * iw;
                 // col[(mo*kSp + k), p] for p in the band: A = W_g^T (W_g stored cg x mgK), B = x_g band (cg x bp, row stride inSp).
-                Gemm.Core(Gemm.PreferredWidth, mgK, bp, cg, wg, mgK, true, xg + (long)r0 * iw, checked((int)inSp), false,
-                    scratch, bp, 1f, 0f, null, false, Epilogue.None);
+                if (packed != null)
+                    ConvPointwise.RunStrided(Gemm.PreferredWidth, xg + (long)r0 * iw, inSp, packed, null, scratch, bp, cg, bp, mgK, Epilogue.None);
+                else
+                    Gemm.Core(Gemm.PreferredWidth, mgK, bp, cg, wg, mgK, true, xg + (long)r0 * iw, checked((int)inSp), false,
+                        scratch, bp, 1f, 0f, null, false, Epilogue.None);
                 for (int mo = 0; mo < mg; mo++)
                 {
                     int o = g * mg + mo;
@@ -129,6 +141,21 @@ public static unsafe class ConvTranspose
                     EpilogueOps.ApplyRow(yc + i, (int)Math.Min(outSp - i, int.MaxValue / 2), null, bo, epi);
             }
         }
+    }
+
+    private const int MaxStackPackFloats = 8192;
+
+    /// <summary>Packs W_g^T (W_g stored cg x mgK) in <see cref="ConvPointwise.PackWeights"/> layout for an [mgK, cg] weight.</summary>
+    private static void PackTransposed(float* wg, float* dst, int cg, int mgK)
+    {
+        int blocks = (mgK + ConvPointwise.OcBlock - 1) / ConvPointwise.OcBlock;
+        for (int ob = 0; ob < blocks; ob++)
+            for (int ci = 0; ci < cg; ci++)
+                for (int j = 0; j < ConvPointwise.OcBlock; j++)
+                {
+                    int o = ob * ConvPointwise.OcBlock + j;
+                    dst[((long)ob * cg + ci) * ConvPointwise.OcBlock + j] = o < mgK ? wg[(long)ci * mgK + o] : 0f;
+                }
     }
 
     /// <summary>Valid input range [lo, hi) such that 0 &lt;= i*stride + off &lt; size.</summary>
