@@ -40,7 +40,7 @@ public static unsafe class Conv
 
     /// <summary>
     /// 2-D convolution, one group, with the weights packed ahead of time by <see cref="ConvPointwise.PackWeights"/> as an
-    /// [m, c*kh*kw] matrix: im2col into scratch (<see cref="ScratchFloats2D"/> floats), then the pointwise tile over the
+    /// [m, c*kh*kw] matrix: im2col of a band of output rows into scratch (<see cref="ScratchFloatsPacked"/> floats), then the pointwise tile over the
     /// columns (each output a sum over k in order, then bias and epilogue).
     /// </summary>
     public static void Run2DPacked(float* x, float* wPacked, float* bias, float* y, int n, int c, int h, int wIn, int m,
@@ -49,11 +49,30 @@ public static unsafe class Conv
     {
         if (n <= 0 || m <= 0 || oh <= 0 || ow <= 0) return;
         int kk = c * kh * kw, ohw = oh * ow;
+        int bandRows = PackedBandRows(kk, oh, ow);
         for (int ni = 0; ni < n; ni++)
         {
-            Im2Col(x + (long)ni * c * h * wIn, scratch, c, h, wIn, kh, kw, oh, ow, strideH, strideW, padTop, padLeft, dilH, dilW);
-            ConvPointwise.Run(scratch, wPacked, bias, y + (long)ni * m * ohw, 1, kk, ohw, m, epi);
+            float* xn = x + (long)ni * c * h * wIn;
+            float* yn = y + (long)ni * m * ohw;
+            for (int oy0 = 0; oy0 < oh; oy0 += bandRows)
+            {
+                int rows = Math.Min(bandRows, oh - oy0);
+                int px = rows * ow;
+                // The band is a convolution of the same input with the top padding moved up by oy0 output rows.
+                Im2Col(xn, scratch, c, h, wIn, kh, kw, rows, ow, strideH, strideW, padTop - oy0 * strideH, padLeft, dilH, dilW);
+                ConvPointwise.RunStrided(Gemm.PreferredWidth, scratch, px, wPacked, bias, yn + (long)oy0 * ow, ohw, kk, px, m, epi);
+            }
         }
+    }
+
+    /// <summary>Output rows per im2col band of <see cref="Run2DPacked"/>: its columns (kk x band) stay within ~512 KB of cache.</summary>
+    private static int PackedBandRows(int kk, int oh, int ow) => Math.Max(1, Math.Min(oh, (1 << 17) / Math.Max(1, kk) / Math.Max(1, ow)));
+
+    /// <summary>Number of floats of scratch <see cref="Run2DPacked"/> needs (one band of im2col columns).</summary>
+    public static long ScratchFloatsPacked(int c, int kh, int kw, int oh, int ow)
+    {
+        int kk = c * kh * kw;
+        return (long)kk * PackedBandRows(kk, oh, ow) * ow;
     }
 
     /// <summary>Number of floats of scratch <see cref="Run1D"/> needs.</summary>

@@ -109,7 +109,7 @@ public sealed class ConvOp : OpDef
         var (N, C, H, W, M, KH, KW, OH, OW, SH, SW, PT, PL, DH, DW, G) = Args(n, g);
         if (n.Facts.TryGetValue(PackedFact, out var pk) && pk == "im2col")
         {
-            n.ScratchBytes = Runtime.Kernels.Conv.ScratchFloats2D(N, C, H, W, M, KH, KW, OH, OW, SH, SW, PT, PL, DH, DW, G) * 4;
+            n.ScratchBytes = Runtime.Kernels.Conv.ScratchFloatsPacked(C, KH, KW, OH, OW) * 4;
             n.Kernel = "Conv.Run2DPacked[im2col+6x16]" + (n.In(2) != null ? "+bias" : "") + EpilogueSuffix(n);
             return;
         }

@@ -118,6 +118,8 @@ public unsafe class ConvTests
         yield return new Geo(1, 1, 1, 200, 20, 1, 64, 1, 5, 1, 32, 0, 0, 1, 1, 1, false, Epilogue.None);
         yield return new Geo(1, 9, 1, 3, 8, 1, 3, 1, 3, 1, 1, 0, 1, 1, 1, 1, true, Epilogue.Relu);
         yield return new Geo(2, 6, 3, 4, 9, 3, 3, 2, 2, 2, 2, 1, 1, 1, 2, 3, true, new Epilogue(ActivationKind.HardSwish, 0.5f, 0.25f));
+        // Several im2col row bands in Run2DPacked (576 x 40 columns per ~5 rows), stride 2 with padding.
+        yield return new Geo(1, 64, 21, 80, 5, 3, 3, 11, 40, 2, 2, 1, 1, 1, 1, 1, true, new Epilogue(ActivationKind.HardSwish, 1f, 0f));
         // Big enough for several GEMM k blocks (k = 32*9 = 288 > 256).
         yield return new Geo(1, 32, 8, 8, 20, 3, 3, 8, 8, 1, 1, 1, 1, 1, 1, 1, true, Epilogue.Relu);
     }
@@ -172,10 +174,14 @@ public unsafe class ConvTests
             var wp = new float[ConvPointwise.PackedWeightFloats(g.M, kk)];
             ConvPointwise.PackWeights(w, wp, g.M, kk);
             var y = new float[g.N * g.M * g.Oh * g.Ow];
-            var scratch = new float[Math.Max(1, (long)kk * g.Oh * g.Ow)];
+            long sf = Conv.ScratchFloatsPacked(g.C, g.Kh, g.Kw, g.Oh, g.Ow);
+            Assert.True(sf <= Math.Max(1, (long)kk * g.Oh * g.Ow));
+            var scratch = new float[sf + 8];
+            Array.Fill(scratch, -777.25f);
             fixed (float* px = x, pw = wp, pb = b, py = y, ps = scratch)
                 Conv.Run2DPacked(px, pw, b == null ? null : pb, py, g.N, g.C, g.H, g.W, g.M, g.Kh, g.Kw, g.Oh, g.Ow, g.Sh, g.Sw, g.Pt, g.Pl, g.Dh, g.Dw, ps, g.Epi);
             KernelTestUtil.AssertClose(Naive(g, x, w, b), y, Tol(g), 1e-5, "packed " + g);
+            for (long i = sf; i < scratch.Length; i++) Assert.Equal(-777.25f, scratch[i]);
         }
     }
 
