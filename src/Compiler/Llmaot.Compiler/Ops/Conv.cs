@@ -84,6 +84,18 @@ public sealed class ConvOp : OpDef
         return n.Int("group", 1) == 1 && !WantsPointwise(n) && !WantsDirect(n);
     }
 
+    /// <summary>
+    /// True when Winograd F(2x2, 3x3) (<see cref="Runtime.Kernels.ConvWinograd"/>) suits this Conv: a direct-kernel candidate
+    /// with a 3x3 window, at least 32 input and 8 output channels and outputs of at least 8x8 (where the 2.25x fewer
+    /// multiplications outweigh the transforms).
+    /// </summary>
+    internal static bool WantsWinograd(Node n)
+    {
+        if (!WantsDirect(n)) return false;
+        var (_, C, _, _, M, KH, KW, OH, OW, _, _, _, _, _, _, _) = Args(n, Geometry(n));
+        return KH == 3 && KW == 3 && C >= 32 && M >= 8 && OH >= 8 && OW >= 8;
+    }
+
     public override void Infer(Node n)
     {
         var x = Input(n, 0);
@@ -107,7 +119,13 @@ public sealed class ConvOp : OpDef
     {
         var g = Geometry(n);
         var (N, C, H, W, M, KH, KW, OH, OW, SH, SW, PT, PL, DH, DW, G) = Args(n, g);
-        if (n.Facts.TryGetValue(PackedFact, out var pk) && pk == "im2col")
+        if (n.Facts.TryGetValue(PackedFact, out var pk) && pk == "winograd")
+        {
+            n.ScratchBytes = Runtime.Kernels.ConvWinograd.ScratchFloats(C, M, OH, OW) * 4;
+            n.Kernel = "ConvWinograd.Run[F(2x2,3x3)]" + (n.In(2) != null ? "+bias" : "") + EpilogueSuffix(n);
+            return;
+        }
+        if (pk == "im2col")
         {
             n.ScratchBytes = Runtime.Kernels.Conv.ScratchFloatsPacked(C, KH, KW, OH, OW) * 4;
             n.Kernel = "Conv.Run2DPacked[im2col+6x16]" + (n.In(2) != null ? "+bias" : "") + EpilogueSuffix(n);
@@ -161,7 +179,14 @@ public sealed class ConvOp : OpDef
         var g = Geometry(n);
         var (N, C, H, W, M, KH, KW, OH, OW, SH, SW, PT, PL, DH, DW, G) = Args(n, g);
         string bias = n.In(2) is { } b ? e.P(b) : "null";
-        if (n.Facts.TryGetValue(PackedFact, out var pk) && pk == "im2col")
+        if (n.Facts.TryGetValue(PackedFact, out var pk) && pk == "winograd")
+        {
+            e.W.Line($"ConvWinograd.Run({e.P(n.Inputs[0]!)}, {e.P(n.Inputs[1]!)}, {bias}, {e.P(n.Outputs[0])},");
+            e.W.Line($"    n: {N}, c: {C}, h: {H}, w: {W}, m: {M}, oh: {OH}, ow: {OW},");
+            e.W.Line($"    padTop: {PT}, padLeft: {PL}, scratch: {EmitContext.Scratch(n)}, epi: {EpilogueLiteral(n)});");
+            return;
+        }
+        if (pk == "im2col")
         {
             e.W.Line($"Conv.Run2DPacked({e.P(n.Inputs[0]!)}, {e.P(n.Inputs[1]!)}, {bias}, {e.P(n.Outputs[0])},");
             e.W.Line($"    n: {N}, c: {C}, h: {H}, wIn: {W}, m: {M}, kh: {KH}, kw: {KW}, oh: {OH}, ow: {OW},");

@@ -11,7 +11,8 @@ namespace Llmaot.Passes;
 /// [M, C, kh, kw] weight replaced by <see cref="Runtime.Kernels.ConvDirect.PackWeights"/> output (a 1-D constant), and
 /// 1x1 Convs that suit the pointwise kernel (<see cref="ConvOp.WantsPointwise"/>) by
 /// <see cref="Runtime.Kernels.ConvPointwise.PackWeights"/> output (other one-group Convs with constant weights too, as
-/// [M, C·k] for <see cref="Runtime.Kernels.Conv.Run2DPacked"/>),
+/// [M, C·k] for <see cref="Runtime.Kernels.Conv.Run2DPacked"/>; 3x3 direct candidates with enough channels as Winograd
+/// transformed weights, <see cref="Runtime.Kernels.ConvWinograd.PackWeights"/>),
 /// with the facts <c>packedWeights</c> and <c>weightShape</c> recording it for kernel selection and emission.
 /// The original weight constant is dropped when nothing else reads it.
 /// </summary>
@@ -29,7 +30,13 @@ public static class WeightPacking
             var w = n.Inputs[1]!;
             var d = w.Shape.ToInts();
             float[] packed;
-            if (pointwise || im2col)
+            bool winograd = !pointwise && !im2col && ConvOp.WantsWinograd(n);
+            if (winograd)
+            {
+                packed = new float[Runtime.Kernels.ConvWinograd.PackedWeightFloats(d[0], d[1])];
+                Runtime.Kernels.ConvWinograd.PackWeights(w.Const!.As<float>(), packed, d[0], d[1]);
+            }
+            else if (pointwise || im2col)
             {
                 int kk = d.Skip(1).Aggregate(1, (a, b) => a * b);
                 packed = new float[Runtime.Kernels.ConvPointwise.PackedWeightFloats(d[0], kk)];
@@ -44,7 +51,7 @@ public static class WeightPacking
             var pv = m.NewValue(w.Name + "/packed", new TensorType(ElementType.Float, new Shape([count])));
             pv.Const = TensorData.Of<float>(packed);
             g.Constants.Add(pv);
-            n.Facts[ConvOp.PackedFact] = pointwise ? "pointwise" : im2col ? "im2col" : "direct";
+            n.Facts[ConvOp.PackedFact] = pointwise ? "pointwise" : im2col ? "im2col" : winograd ? "winograd" : "direct";
             n.Facts[ConvOp.WeightShapeFact] = string.Join(",", d.Select(v => v.ToString(CultureInfo.InvariantCulture)));
             n.Inputs[1] = pv;
             bool stillUsed = g.Outputs.Contains(w) || g.Nodes.Any(u => u.Inputs.Contains(w));
