@@ -13,13 +13,16 @@ namespace Llmaot.Runtime.Kernels;
 public static unsafe class Conv
 {
     /// <summary>
-    /// Number of floats of scratch <see cref="Run2D"/> needs for this geometry (0 for 1x1 stride-1 unpadded
-    /// and for depthwise convolutions, otherwise the im2col buffer (C/group)*kh*kw*oh*ow).
+    /// Number of floats of scratch <see cref="Run2D"/> needs for this geometry (0 for 1x1 stride-1 unpadded,
+    /// the phase planes of one channel for depthwise convolutions (<see cref="ConvDepthwise.ScratchFloats"/>),
+    /// otherwise the im2col buffer (C/group)*kh*kw*oh*ow).
     /// </summary>
     public static long ScratchFloats2D(int n, int c, int h, int wIn, int m, int kh, int kw, int oh, int ow,
         int strideH, int strideW, int padTop, int padLeft, int dilH, int dilW, int group)
     {
-        if (IsDepthwise(c, m, group) || IsPointwise(h, wIn, kh, kw, oh, ow, strideH, strideW, padTop, padLeft)) return 0;
+        if (IsDepthwise(c, m, group))
+            return kh * kw <= ConvDepthwise.MaxTaps ? ConvDepthwise.ScratchFloats(oh, ow, kh, kw, strideH, strideW, dilH, dilW) : 0;
+        if (IsPointwise(h, wIn, kh, kw, oh, ow, strideH, strideW, padTop, padLeft)) return 0;
         return (long)(c / group) * kh * kw * oh * ow;
     }
 
@@ -33,6 +36,43 @@ public static unsafe class Conv
     {
         Run2DWidth(Gemm.PreferredWidth, x, w, bias, y, n, c, h, wIn, m, kh, kw, oh, ow, strideH, strideW,
             padTop, padLeft, dilH, dilW, group, scratch, epi);
+    }
+
+    /// <summary>
+    /// 2-D convolution, one group, with the weights packed ahead of time by <see cref="ConvPointwise.PackWeights"/> as an
+    /// [m, c*kh*kw] matrix: im2col of a band of output rows into scratch (<see cref="ScratchFloatsPacked"/> floats), then the pointwise tile over the
+    /// columns (each output a sum over k in order, then bias and epilogue).
+    /// </summary>
+    public static void Run2DPacked(float* x, float* wPacked, float* bias, float* y, int n, int c, int h, int wIn, int m,
+        int kh, int kw, int oh, int ow, int strideH, int strideW, int padTop, int padLeft, int dilH, int dilW,
+        float* scratch, Epilogue epi)
+    {
+        if (n <= 0 || m <= 0 || oh <= 0 || ow <= 0) return;
+        int kk = c * kh * kw, ohw = oh * ow;
+        int bandRows = PackedBandRows(kk, oh, ow);
+        for (int ni = 0; ni < n; ni++)
+        {
+            float* xn = x + (long)ni * c * h * wIn;
+            float* yn = y + (long)ni * m * ohw;
+            for (int oy0 = 0; oy0 < oh; oy0 += bandRows)
+            {
+                int rows = Math.Min(bandRows, oh - oy0);
+                int px = rows * ow;
+                // The band is a convolution of the same input with the top padding moved up by oy0 output rows.
+                Im2Col(xn, scratch, c, h, wIn, kh, kw, rows, ow, strideH, strideW, padTop - oy0 * strideH, padLeft, dilH, dilW);
+                ConvPointwise.RunStrided(Gemm.PreferredWidth, scratch, px, wPacked, bias, yn + (long)oy0 * ow, ohw, kk, px, m, epi);
+            }
+        }
+    }
+
+    /// <summary>Output rows per im2col band of <see cref="Run2DPacked"/>: its columns (kk x band) stay within ~512 KB of cache.</summary>
+    private static int PackedBandRows(int kk, int oh, int ow) => Math.Max(1, Math.Min(oh, (1 << 17) / Math.Max(1, kk) / Math.Max(1, ow)));
+
+    /// <summary>Number of floats of scratch <see cref="Run2DPacked"/> needs (one band of im2col columns).</summary>
+    public static long ScratchFloatsPacked(int c, int kh, int kw, int oh, int ow)
+    {
+        int kk = c * kh * kw;
+        return (long)kk * PackedBandRows(kk, oh, ow) * ow;
     }
 
     /// <summary>Number of floats of scratch <see cref="Run1D"/> needs.</summary>
@@ -60,6 +100,11 @@ public static unsafe class Conv
     {
         Debug.Assert(group > 0 && c % group == 0 && m % group == 0);
         if (n <= 0 || m <= 0 || oh <= 0 || ow <= 0) return;
+        if (IsDepthwise(c, m, group) && kh * kw <= ConvDepthwise.MaxTaps)
+        {
+            ConvDepthwise.Run2DWidth(width, x, w, bias, y, n, c, h, wIn, kh, kw, oh, ow, strideH, strideW, padTop, padLeft, dilH, dilW, scratch, epi);
+            return;
+        }
         if (IsDepthwise(c, m, group))
         {
             Depthwise(width, x, w, bias, y, n, c, h, wIn, kh, kw, oh, ow, strideH, strideW, padTop, padLeft, dilH, dilW, epi);
@@ -69,6 +114,13 @@ public static unsafe class Conv
         int kk = cg * kh * kw;
         int ohw = oh * ow;
         bool pointwise = IsPointwise(h, wIn, kh, kw, oh, ow, strideH, strideW, padTop, padLeft);
+        int packedFloats = (int)Math.Min(int.MaxValue, ConvPointwise.PackedWeightFloats(mg, kk));
+        float* packed = null;
+        if (width >= 256 && Vector256.IsHardwareAccelerated && ohw >= 8 && packedFloats <= MaxStackPackFloats)
+        {
+            float* buf = stackalloc float[packedFloats];
+            packed = buf;
+        }
         for (int ni = 0; ni < n; ni++)
         {
             for (int g = 0; g < group; g++)
@@ -88,10 +140,22 @@ public static unsafe class Conv
                     Im2Col(xg, scratch, cg, h, wIn, kh, kw, oh, ow, strideH, strideW, padTop, padLeft, dilH, dilW);
                     col = scratch;
                 }
-                Gemm.Core(width, mg, ohw, kk, wg, kk, false, col, ohw, false, yg, ohw, 1f, 0f, bg, true, epi);
+                if (packed != null)
+                {
+                    // Small weights: pack them for the pointwise tile, which reads the columns in place (no B packing).
+                    ConvPointwise.PackWeights(new ReadOnlySpan<float>(wg, mg * kk), new Span<float>(packed, packedFloats), mg, kk);
+                    ConvPointwise.RunWidth(width, col, packed, bg, yg, 1, kk, ohw, mg, epi);
+                }
+                else
+                {
+                    Gemm.Core(width, mg, ohw, kk, wg, kk, false, col, ohw, false, yg, ohw, 1f, 0f, bg, true, epi);
+                }
             }
         }
     }
+
+    /// <summary>Weights of a group up to this many floats are packed on the stack for <see cref="ConvPointwise"/>.</summary>
+    private const int MaxStackPackFloats = 8192;
 
     /// <summary>Valid output range [lo, hi) such that 0 &lt;= o*stride + off &lt; size.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -130,6 +194,13 @@ public static unsafe class Conv
                         if (strideW == 1)
                         {
                             if (hi > lo) new ReadOnlySpan<float>(src + lo, hi - lo).CopyTo(new Span<float>(dst + lo, hi - lo));
+                        }
+                        else if (strideW == 2 && Vector256.IsHardwareAccelerated)
+                        {
+                            int ox = lo;
+                            for (; ox + 8 < hi; ox += 8) // the 16-float load stays inside the row
+                                Vector256.Store(ConvDepthwise.Even(Vector256.Load(src + 2L * ox), Vector256.Load(src + 2L * ox + 8)), dst + ox);
+                            for (; ox < hi; ox++) dst[ox] = src[(long)ox * 2];
                         }
                         else
                         {

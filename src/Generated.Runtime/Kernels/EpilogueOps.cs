@@ -14,6 +14,12 @@ internal static unsafe class EpilogueOps
             case ActivationKind.Relu: return v > 0f ? v : 0f;
             case ActivationKind.Clip: return v < e.Alpha ? e.Alpha : (v > e.Beta ? e.Beta : v);
             case ActivationKind.LeakyRelu: return v >= 0f ? v : e.Alpha * v;
+            case ActivationKind.HardSwish:
+            {
+                float t = v + 3f;
+                t = t < 0f ? 0f : (t > 6f ? 6f : t);
+                return v * t * (1f / 6f) * e.Alpha + e.Beta;
+            }
             default: return v;
         }
     }
@@ -27,6 +33,11 @@ internal static unsafe class EpilogueOps
             case ActivationKind.Clip: return Vector128.Min(Vector128.Max(v, Vector128.Create(e.Alpha)), Vector128.Create(e.Beta));
             case ActivationKind.LeakyRelu:
                 return Vector128.ConditionalSelect(Vector128.GreaterThanOrEqual(v, Vector128<float>.Zero), v, v * e.Alpha);
+            case ActivationKind.HardSwish:
+            {
+                var t = Vector128.Min(Vector128.Max(v + Vector128.Create(3f), Vector128<float>.Zero), Vector128.Create(6f));
+                return v * t * Vector128.Create(1f / 6f) * Vector128.Create(e.Alpha) + Vector128.Create(e.Beta);
+            }
             default: return v;
         }
     }
@@ -40,6 +51,11 @@ internal static unsafe class EpilogueOps
             case ActivationKind.Clip: return Vector256.Min(Vector256.Max(v, Vector256.Create(e.Alpha)), Vector256.Create(e.Beta));
             case ActivationKind.LeakyRelu:
                 return Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(v, Vector256<float>.Zero), v, v * e.Alpha);
+            case ActivationKind.HardSwish:
+            {
+                var t = Vector256.Min(Vector256.Max(v + Vector256.Create(3f), Vector256<float>.Zero), Vector256.Create(6f));
+                return v * t * Vector256.Create(1f / 6f) * Vector256.Create(e.Alpha) + Vector256.Create(e.Beta);
+            }
             default: return v;
         }
     }
@@ -53,6 +69,11 @@ internal static unsafe class EpilogueOps
             case ActivationKind.Clip: return Vector512.Min(Vector512.Max(v, Vector512.Create(e.Alpha)), Vector512.Create(e.Beta));
             case ActivationKind.LeakyRelu:
                 return Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(v, Vector512<float>.Zero), v, v * e.Alpha);
+            case ActivationKind.HardSwish:
+            {
+                var t = Vector512.Min(Vector512.Max(v + Vector512.Create(3f), Vector512<float>.Zero), Vector512.Create(6f));
+                return v * t * Vector512.Create(1f / 6f) * Vector512.Create(e.Alpha) + Vector512.Create(e.Beta);
+            }
             default: return v;
         }
     }

@@ -9,7 +9,11 @@ namespace Llmaot.Runtime.Kernels;
 /// </summary>
 public static unsafe class Resize
 {
-    /// <summary>One tap per axis with weight 1 (nearest): a pure gather, for any element type.</summary>
+    /// <summary>
+    /// One tap per axis with weight 1 (nearest): a pure gather, for any element type. An output row (all axes but the
+    /// last fixed) whose source row is the previous output row's is copied from it; 4-byte rows that repeat every input
+    /// element twice (2x nearest upsampling) are written with vector interleaves.
+    /// </summary>
     public static void Gather<T>(T* x, T* y, ReadOnlySpan<int> inShape, ReadOnlySpan<int> outShape, ReadOnlySpan<int> start, ReadOnlySpan<int> idx) where T : unmanaged
     {
         int r = inShape.Length;
@@ -18,18 +22,58 @@ public static unsafe class Resize
         long acc = 1, total = 1;
         for (int d = r - 1; d >= 0; d--) { inStr[d] = acc; acc *= inShape[d]; total *= outShape[d]; }
         int last = r - 1;
-        for (long f = 0; f < total;)
+        int ow = outShape[last];
+        if (ow <= 0 || total == 0) return;
+        int s = start[last];
+        ReadOnlySpan<int> lastIdx = idx.Slice(s, ow);
+        // Does the last axis double every element (out j reads in j/2)?
+        bool doubled = sizeof(T) == 4 && System.Runtime.Intrinsics.X86.Avx.IsSupported && (ow & 1) == 0 && inStr[last] == 1;
+        for (int j = 0; doubled && j < ow; j++) doubled = lastIdx[j] == j / 2;
+        long prevBase = -1;
+        for (long f = 0; f < total; f += ow)
         {
             long baseOff = 0;
             for (int d = 0; d < last; d++) baseOff += idx[start[d] + o[d]] * inStr[d];
-            int s = start[last];
-            for (int j = 0; j < outShape[last]; j++) y[f++] = x[baseOff + idx[s + j] * inStr[last]];
+            T* yr = y + f;
+            if (baseOff == prevBase)
+            {
+                new ReadOnlySpan<T>(yr - ow, ow).CopyTo(new Span<T>(yr, ow));
+            }
+            else if (doubled)
+            {
+                Double4((float*)(x + baseOff), (float*)yr, ow / 2);
+            }
+            else
+            {
+                T* xr = x + baseOff;
+                long st = inStr[last];
+                for (int j = 0; j < ow; j++) yr[j] = xr[lastIdx[j] * st];
+            }
+            prevBase = baseOff;
             for (int d = last - 1; d >= 0; d--)
             {
                 if (++o[d] < outShape[d]) break;
                 o[d] = 0;
             }
         }
+    }
+
+    /// <summary>y[2j] = y[2j + 1] = x[j] for j &lt; n (4-byte elements, bit-exact).</summary>
+    private static void Double4(float* x, float* y, int n)
+    {
+        int j = 0;
+        if (System.Runtime.Intrinsics.X86.Avx.IsSupported)
+        {
+            for (; j <= n - 8; j += 8)
+            {
+                var v = System.Runtime.Intrinsics.Vector256.Load(x + j);
+                var lo = System.Runtime.Intrinsics.X86.Avx.UnpackLow(v, v);
+                var hi = System.Runtime.Intrinsics.X86.Avx.UnpackHigh(v, v);
+                System.Runtime.Intrinsics.Vector256.Store(System.Runtime.Intrinsics.X86.Avx.Permute2x128(lo, hi, 0x20), y + 2L * j);
+                System.Runtime.Intrinsics.Vector256.Store(System.Runtime.Intrinsics.X86.Avx.Permute2x128(lo, hi, 0x31), y + 2L * j + 8);
+            }
+        }
+        for (; j < n; j++) y[2L * j] = y[2L * j + 1] = x[j];
     }
 
     /// <summary>General weighted taps (linear, cubic, antialias, crop and resize), accumulated in double.</summary>

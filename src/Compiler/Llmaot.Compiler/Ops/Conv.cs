@@ -60,6 +60,46 @@ public sealed class ConvOp : OpDef
     /// <summary>True when this Conv takes the generic N-d path: a non-float32 type or 3 spatial dims.</summary>
     internal static bool UsesGeneric(Node n) => n.Inputs[0]!.Elem != ElementType.Float || n.Inputs[0]!.Type.Shape is { Rank: 5 };
 
+    /// <summary>
+    /// True when the pointwise kernel (<see cref="Runtime.Kernels.ConvPointwise"/>) suits this Conv: 1-D or 2-D, static input,
+    /// constant float weights (and bias), a 1x1 window, stride 1, no padding, one group. The WeightPacking pass packs the
+    /// weights of exactly these nodes.
+    /// </summary>
+    internal static bool WantsPointwise(Node n)
+    {
+        if (n.Inputs[0]?.Type.Shape is not { Rank: 3 or 4, IsStatic: true } || n.Inputs[1] is not { IsConst: true, Elem: ElementType.Float } w
+            || w.Type.Shape is not { IsStatic: true } ws || ws.Rank != n.Inputs[0]!.Shape.Rank) return false;
+        if (n.In(2) is { } b && (!b.IsConst || b.Elem != ElementType.Float)) return false;
+        var g = Geometry(n);
+        return n.Int("group", 1) == 1 && g.Kernel.All(k => k == 1) && g.Strides.All(s => s == 1)
+            && g.PadsBegin.All(p => p == 0) && g.In.SequenceEqual(g.Out);
+    }
+
+    /// <summary>
+    /// True when the weights should be packed for <see cref="Runtime.Kernels.Conv.Run2DPacked"/> (im2col + pointwise tile):
+    /// 1-D or 2-D, static input, constant float weights (and bias), one group, a real window or stride or padding (not a plain
+    /// 1x1), and not a direct-kernel candidate.
+    /// </summary>
+    internal static bool WantsPackedIm2Col(Node n)
+    {
+        if (n.Inputs[0]?.Type.Shape is not { Rank: 3 or 4, IsStatic: true } || n.Inputs[1] is not { IsConst: true, Elem: ElementType.Float } w
+            || w.Type.Shape is not { IsStatic: true } ws || ws.Rank != n.Inputs[0]!.Shape.Rank) return false;
+        if (n.In(2) is { } b && (!b.IsConst || b.Elem != ElementType.Float)) return false;
+        return n.Int("group", 1) == 1 && !WantsPointwise(n) && !WantsDirect(n);
+    }
+
+    /// <summary>
+    /// True when Winograd F(2x2, 3x3) (<see cref="Runtime.Kernels.ConvWinograd"/>) suits this Conv: a direct-kernel candidate
+    /// with a 3x3 window, at least 32 input and 8 output channels and outputs of at least 8x8 (where the 2.25x fewer
+    /// multiplications outweigh the transforms).
+    /// </summary>
+    internal static bool WantsWinograd(Node n)
+    {
+        if (!WantsDirect(n)) return false;
+        var (_, C, _, _, M, KH, KW, OH, OW, _, _, _, _, _, _, _) = Args(n, Geometry(n));
+        return KH == 3 && KW == 3 && C >= 32 && M >= 8 && OH >= 8 && OW >= 8;
+    }
+
     public override void Infer(Node n)
     {
         var x = Input(n, 0);
@@ -91,6 +131,24 @@ public sealed class ConvOp : OpDef
         }
         var g = Geometry(n);
         var (N, C, H, W, M, KH, KW, OH, OW, SH, SW, PT, PL, DH, DW, G) = Args(n, g);
+        if (n.Facts.TryGetValue(PackedFact, out var pk) && pk == "winograd")
+        {
+            n.ScratchBytes = Runtime.Kernels.ConvWinograd.ScratchFloats(C, M, OH, OW) * 4;
+            n.Kernel = "ConvWinograd.Run[F(2x2,3x3)]" + (n.In(2) != null ? "+bias" : "") + EpilogueSuffix(n);
+            return;
+        }
+        if (pk == "im2col")
+        {
+            n.ScratchBytes = Runtime.Kernels.Conv.ScratchFloatsPacked(C, KH, KW, OH, OW) * 4;
+            n.Kernel = "Conv.Run2DPacked[im2col+6x16]" + (n.In(2) != null ? "+bias" : "") + EpilogueSuffix(n);
+            return;
+        }
+        if (pk == "pointwise")
+        {
+            n.ScratchBytes = 0;
+            n.Kernel = "ConvPointwise.Run[6x16]" + (n.In(2) != null ? "+bias" : "") + EpilogueSuffix(n);
+            return;
+        }
         if (n.Facts.ContainsKey(PackedFact))
         {
             n.ScratchBytes = Runtime.Kernels.ConvDirect.ScratchFloats(C, H, W, KH, KW, OH, OW, PT, PL) * 4;
@@ -113,6 +171,7 @@ public sealed class ConvOp : OpDef
             "Relu" => "Epilogue.Relu",
             "Clip" => $"new Epilogue(ActivationKind.Clip, {Lit.F(float.Parse(n.Facts["alpha"], System.Globalization.CultureInfo.InvariantCulture))}, {Lit.F(float.Parse(n.Facts["beta"], System.Globalization.CultureInfo.InvariantCulture))})",
             "LeakyRelu" => $"new Epilogue(ActivationKind.LeakyRelu, {Lit.F(float.Parse(n.Facts["alpha"], System.Globalization.CultureInfo.InvariantCulture))})",
+            "HardSwish" => $"new Epilogue(ActivationKind.HardSwish, {Lit.F(float.Parse(n.Facts["alpha"], System.Globalization.CultureInfo.InvariantCulture))}, {Lit.F(float.Parse(n.Facts["beta"], System.Globalization.CultureInfo.InvariantCulture))})",
             _ => throw new InvalidOperationException(a),
         };
     }
@@ -149,6 +208,27 @@ public sealed class ConvOp : OpDef
         var g = Geometry(n);
         var (N, C, H, W, M, KH, KW, OH, OW, SH, SW, PT, PL, DH, DW, G) = Args(n, g);
         string bias = n.In(2) is { } b ? e.P(b) : "null";
+        if (n.Facts.TryGetValue(PackedFact, out var pk) && pk == "winograd")
+        {
+            e.W.Line($"ConvWinograd.Run({e.P(n.Inputs[0]!)}, {e.P(n.Inputs[1]!)}, {bias}, {e.P(n.Outputs[0])},");
+            e.W.Line($"    n: {N}, c: {C}, h: {H}, w: {W}, m: {M}, oh: {OH}, ow: {OW},");
+            e.W.Line($"    padTop: {PT}, padLeft: {PL}, scratch: {EmitContext.Scratch(n)}, epi: {EpilogueLiteral(n)});");
+            return;
+        }
+        if (pk == "im2col")
+        {
+            e.W.Line($"Conv.Run2DPacked({e.P(n.Inputs[0]!)}, {e.P(n.Inputs[1]!)}, {bias}, {e.P(n.Outputs[0])},");
+            e.W.Line($"    n: {N}, c: {C}, h: {H}, wIn: {W}, m: {M}, kh: {KH}, kw: {KW}, oh: {OH}, ow: {OW},");
+            e.W.Line($"    strideH: {SH}, strideW: {SW}, padTop: {PT}, padLeft: {PL}, dilH: {DH}, dilW: {DW},");
+            e.W.Line($"    scratch: {EmitContext.Scratch(n)}, epi: {EpilogueLiteral(n)});");
+            return;
+        }
+        if (pk == "pointwise")
+        {
+            e.W.Line($"ConvPointwise.Run({e.P(n.Inputs[0]!)}, {e.P(n.Inputs[1]!)}, {bias}, {e.P(n.Outputs[0])},");
+            e.W.Line($"    n: {N}, c: {C}, hw: {(long)H * W}, m: {M}, epi: {EpilogueLiteral(n)});");
+            return;
+        }
         if (n.Facts.ContainsKey(PackedFact))
         {
             e.W.Line($"ConvDirect.Run2D({e.P(n.Inputs[0]!)}, {e.P(n.Inputs[1]!)}, {bias}, {e.P(n.Outputs[0])},");

@@ -103,11 +103,23 @@ public unsafe class ConvTests
         yield return new Geo(2, 5, 11, 37, 5, 3, 3, 11, 37, 1, 1, 1, 1, 1, 1, 5, true, new Epilogue(ActivationKind.Clip, 0f, 6f));
         yield return new Geo(1, 4, 12, 40, 4, 3, 3, 6, 20, 2, 2, 1, 1, 1, 1, 4, true, Epilogue.Relu);
         yield return new Geo(1, 3, 9, 33, 3, 3, 3, 9, 33, 1, 1, 2, 2, 2, 2, 3, false, new Epilogue(ActivationKind.LeakyRelu, 0.1f));
+        // Depthwise 5x5 (PP-OCR), stride 2 with odd sizes, stride 3 with dilation, outputs narrower than a vector.
+        yield return new Geo(1, 3, 20, 20, 3, 5, 5, 20, 20, 1, 1, 2, 2, 1, 1, 3, true, new Epilogue(ActivationKind.Clip, -0.5f, 0.5f));
+        yield return new Geo(2, 3, 33, 35, 3, 3, 3, 17, 18, 2, 2, 1, 1, 1, 1, 3, true, Epilogue.None);
+        yield return new Geo(1, 2, 31, 50, 2, 3, 5, 10, 15, 3, 3, 1, 2, 2, 2, 2, true, Epilogue.Relu);
+        yield return new Geo(1, 4, 6, 7, 4, 3, 3, 3, 3, 2, 2, 0, 0, 1, 1, 4, false, Epilogue.None);
+        yield return new Geo(1, 4, 6, 6, 4, 3, 3, 6, 6, 1, 1, 1, 1, 1, 1, 4, true, Epilogue.None);
         // Depthwise with channel multiplier (group == c, m = 2c): general path.
         yield return new Geo(1, 3, 6, 6, 6, 3, 3, 6, 6, 1, 1, 1, 1, 1, 1, 3, true, Epilogue.None);
         // Kernel larger than input with heavy padding, asymmetric strides/dilations.
         yield return new Geo(1, 2, 3, 4, 3, 5, 4, 4, 3, 1, 2, 3, 2, 1, 1, 1, true, Epilogue.None);
         yield return new Geo(1, 2, 10, 13, 4, 3, 2, 3, 6, 3, 2, 1, 0, 2, 3, 2, true, Epilogue.None);
+        // Few output pixels (Silero-like STFT and encoder convs): weight-row dot products.
+        yield return new Geo(1, 1, 1, 200, 20, 1, 64, 1, 5, 1, 32, 0, 0, 1, 1, 1, false, Epilogue.None);
+        yield return new Geo(1, 9, 1, 3, 8, 1, 3, 1, 3, 1, 1, 0, 1, 1, 1, 1, true, Epilogue.Relu);
+        yield return new Geo(2, 6, 3, 4, 9, 3, 3, 2, 2, 2, 2, 1, 1, 1, 2, 3, true, new Epilogue(ActivationKind.HardSwish, 0.5f, 0.25f));
+        // Several im2col row bands in Run2DPacked (576 x 40 columns per ~5 rows), stride 2 with padding.
+        yield return new Geo(1, 64, 21, 80, 5, 3, 3, 11, 40, 2, 2, 1, 1, 1, 1, 1, true, new Epilogue(ActivationKind.HardSwish, 1f, 0f));
         // Big enough for several GEMM k blocks (k = 32*9 = 288 > 256).
         yield return new Geo(1, 32, 8, 8, 20, 3, 3, 8, 8, 1, 1, 1, 1, 1, 1, 1, true, Epilogue.Relu);
     }
@@ -152,11 +164,34 @@ public unsafe class ConvTests
     }
 
     [Fact]
+    public void Run2DPackedMatchesNaive()
+    {
+        var r = new Random(250);
+        foreach (var g in RandomGeos(3, 200).Concat(SpecialGeos()).Where(g => g.Group == 1))
+        {
+            var (x, w, b) = Data(r, g);
+            int kk = g.C * g.Kh * g.Kw;
+            var wp = new float[ConvPointwise.PackedWeightFloats(g.M, kk)];
+            ConvPointwise.PackWeights(w, wp, g.M, kk);
+            var y = new float[g.N * g.M * g.Oh * g.Ow];
+            long sf = Conv.ScratchFloatsPacked(g.C, g.Kh, g.Kw, g.Oh, g.Ow);
+            Assert.True(sf <= Math.Max(1, (long)kk * g.Oh * g.Ow));
+            var scratch = new float[sf + 8];
+            Array.Fill(scratch, -777.25f);
+            fixed (float* px = x, pw = wp, pb = b, py = y, ps = scratch)
+                Conv.Run2DPacked(px, pw, b == null ? null : pb, py, g.N, g.C, g.H, g.W, g.M, g.Kh, g.Kw, g.Oh, g.Ow, g.Sh, g.Sw, g.Pt, g.Pl, g.Dh, g.Dw, ps, g.Epi);
+            KernelTestUtil.AssertClose(Naive(g, x, w, b), y, Tol(g), 1e-5, "packed " + g);
+            for (long i = sf; i < scratch.Length; i++) Assert.Equal(-777.25f, scratch[i]);
+        }
+    }
+
+    [Fact]
     public void ScratchSize()
     {
-        // Pointwise and depthwise need no scratch; general conv needs the im2col matrix of one group.
+        // Pointwise needs no scratch; depthwise one channel's zero-bordered phase planes; general conv the im2col matrix of one group.
         Assert.Equal(0, Conv.ScratchFloats2D(1, 8, 10, 10, 16, 1, 1, 10, 10, 1, 1, 0, 0, 1, 1, 1));
-        Assert.Equal(0, Conv.ScratchFloats2D(1, 8, 10, 10, 8, 3, 3, 10, 10, 1, 1, 1, 1, 1, 1, 8));
+        Assert.Equal(12 * 12, Conv.ScratchFloats2D(1, 8, 10, 10, 8, 3, 3, 10, 10, 1, 1, 1, 1, 1, 1, 8));
+        Assert.Equal(2 * 11 * 6, Conv.ScratchFloats2D(1, 8, 10, 10, 8, 3, 3, 5, 5, 2, 2, 1, 1, 1, 1, 8));
         Assert.Equal(8 / 2 * 3 * 3 * 10 * 10, Conv.ScratchFloats2D(1, 8, 10, 10, 16, 3, 3, 10, 10, 1, 1, 1, 1, 1, 1, 2));
         Assert.Equal(25 * 28 * 28, Conv.ScratchFloats2D(1, 1, 28, 28, 8, 5, 5, 28, 28, 1, 1, 2, 2, 1, 1, 1));
         Assert.Equal(2 * 3 * 9, Conv.ScratchFloats1D(1, 4, 20, 4, 3, 9, 2, 0, 1, 2));

@@ -46,8 +46,9 @@ internal static class KernelTestUtil
 
     public static Epilogue RandomEpilogue(Random r)
     {
-        switch (r.Next(4))
+        switch (r.Next(5))
         {
+            case 4: return new Epilogue(ActivationKind.HardSwish, r.Next(2) == 0 ? 1f : 0.75f, r.Next(2) == 0 ? 0f : -0.125f);
             case 0: return Epilogue.None;
             case 1: return Epilogue.Relu;
             case 2: return new Epilogue(ActivationKind.Clip, -0.3f, 0.4f);
@@ -60,6 +61,7 @@ internal static class KernelTestUtil
         ActivationKind.Relu => Math.Max(v, 0),
         ActivationKind.Clip => Math.Min(Math.Max(v, e.Alpha), e.Beta),
         ActivationKind.LeakyRelu => v >= 0 ? v : e.Alpha * v,
+        ActivationKind.HardSwish => v * Math.Min(Math.Max(v + 3, 0), 6) / 6 * e.Alpha + e.Beta,
         _ => v,
     };
 }

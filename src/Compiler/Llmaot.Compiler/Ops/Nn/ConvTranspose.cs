@@ -81,7 +81,19 @@ public sealed class ConvTransposeOp : OpDef
         Set(n, 0, x.Elem, new Shape(dims.ToArray()));
     }
 
-    public override void Select(Node n) => n.Kernel = "ConvTranspose.Run" + (n.In(2) != null ? "+bias" : "");
+    public override void Select(Node n)
+    {
+        if (n.Inputs[0]!.Elem == ElementType.Float)
+        {
+            var g = Geometry(n);
+            var xs = n.Inputs[0]!.Shape.ToLongs();
+            n.ScratchBytes = Runtime.Kernels.ConvTranspose.ScratchFloats((int)xs[1], (int)n.Outputs[0].Shape[1].Value, (int)n.Int("group", 1),
+                To3(g.In, 1).Select(v => (int)v).ToArray(), To3(g.Kernel, 1).Select(v => (int)v).ToArray()) * 4;
+            n.Kernel = "ConvTranspose.RunFloat[gemm+col2im]" + (n.In(2) != null ? "+bias" : "") + ConvOp.EpilogueSuffix(n);
+            return;
+        }
+        n.Kernel = "ConvTranspose.Run" + (n.In(2) != null ? "+bias" : "");
+    }
 
     private static long[] To3(int[] v, int fill) => Enumerable.Repeat((long)fill, 3 - v.Length).Concat(v.Select(x => (long)x)).ToArray();
 
@@ -92,6 +104,14 @@ public sealed class ConvTransposeOp : OpDef
         var xs = x.Shape.ToLongs();
         var y = n.Outputs[0];
         string bias = n.In(2) is { } b ? e.P(b) : "null";
+        if (x.Elem == ElementType.Float)
+        {
+            e.W.Line($"ConvTranspose.RunFloat({e.P(x)}, {e.P(n.Inputs[1]!)}, {bias}, {e.P(y)}, n: {xs[0]}, c: {xs[1]}, m: {y.Shape[1].Value}, group: {n.Int("group", 1)},");
+            e.W.Line($"    inDims: {EmitContext.Ints(To3(g.In, 1))}, outDims: {EmitContext.Ints(To3(g.Out, 1))}, kernel: {EmitContext.Ints(To3(g.Kernel, 1))},");
+            e.W.Line($"    strides: {EmitContext.Ints(To3(g.Strides, 1))}, dilations: {EmitContext.Ints(To3(g.Dil, 1))}, padsBegin: {EmitContext.Ints(To3(g.PadsBegin, 0))},");
+            e.W.Line($"    scratch: {EmitContext.Scratch(n)}, epi: {ConvOp.EpilogueLiteral(n)});");
+            return;
+        }
         e.W.Line($"ConvTranspose.Run({e.P(x)}, {e.P(n.Inputs[1]!)}, {bias}, {e.P(y)}, n: {xs[0]}, c: {xs[1]}, m: {y.Shape[1].Value}, group: {n.Int("group", 1)},");
         e.W.Line($"    inDims: {EmitContext.Ints(To3(g.In, 1))}, outDims: {EmitContext.Ints(To3(g.Out, 1))}, kernel: {EmitContext.Ints(To3(g.Kernel, 1))},");
         e.W.Line($"    strides: {EmitContext.Ints(To3(g.Strides, 1))}, dilations: {EmitContext.Ints(To3(g.Dil, 1))}, padsBegin: {EmitContext.Ints(To3(g.PadsBegin, 0))});");
