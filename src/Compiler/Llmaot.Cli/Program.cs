@@ -13,6 +13,7 @@ public static class Program
         root.Add(InspectCommand.Create());
         root.Add(VerifyCommand.Create());
         root.Add(ConformanceCommand.Create());
+        root.Add(GgufSynthCommand.Create());
         try
         {
             var parsed = root.Parse(args);

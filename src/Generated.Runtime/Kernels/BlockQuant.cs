@@ -1,6 +1,8 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
+using System.Runtime.Intrinsics.X86;
 
 namespace Llmaot.Runtime.Kernels;
 
@@ -114,6 +116,304 @@ public static unsafe class BlockQuant
                 }
             }
             y[i] = sum;
+        }
+    }
+
+    // ---- int8 activations: x quantized per 32-block (ggml's q8_0 partner format), integer dot products ----
+
+    /// <summary>2^112: scales a float whose bits are a half's magnitude bits shifted left by 13 to the half's value.</summary>
+    private const float HalfScale = 5.192296858534828e33f;
+
+    /// <summary>
+    /// An fp16 value widened to float, exactly for every finite half (normal and subnormal): the magnitude bits move into a
+    /// float's exponent/mantissa and a multiply by 2^112 rebiases the exponent; the sign is or-ed back. Branch-free.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float HalfToFloat(Half h)
+    {
+        uint b = BitConverter.HalfToUInt16Bits(h);
+        float m = BitConverter.UInt32BitsToSingle((b & 0x7FFFu) << 13) * HalfScale;
+        return BitConverter.UInt32BitsToSingle(BitConverter.SingleToUInt32Bits(m) | ((b & 0x8000u) << 16));
+    }
+
+    /// <summary>
+    /// Quantizes n activations (a multiple of 32) to int8 per 32-block: d[b] = max|x| / 127, q = round(x / d) (float scales,
+    /// so the only rounding is the int8 one). The partner of the weight formats in the integer dot products below.
+    /// </summary>
+    public static void QuantizeActivations(float* x, sbyte* q, float* d, int n)
+    {
+        for (int b = 0; b < n / 32; b++)
+        {
+            float* xb = x + b * 32;
+            float amax;
+            if (Vector256.IsHardwareAccelerated)
+            {
+                var m = Vector256.Max(Vector256.Max(Vector256.Abs(Vector256.Load(xb)), Vector256.Abs(Vector256.Load(xb + 8))),
+                    Vector256.Max(Vector256.Abs(Vector256.Load(xb + 16)), Vector256.Abs(Vector256.Load(xb + 24))));
+                var h = Vector128.Max(m.GetLower(), m.GetUpper());
+                amax = MathF.Max(MathF.Max(h[0], h[1]), MathF.Max(h[2], h[3]));
+            }
+            else
+            {
+                amax = 0;
+                for (int k = 0; k < 32; k++) amax = MathF.Max(amax, MathF.Abs(xb[k]));
+            }
+            float scale = amax / 127f;
+            float id = scale != 0 ? 1f / scale : 0;
+            d[b] = scale;
+            sbyte* qb = q + b * 32;
+            if (Avx2.IsSupported)
+            {
+                var vid = Vector256.Create(id);
+                var i0 = Avx.ConvertToVector256Int32(Vector256.Load(xb) * vid);        // round to nearest even (MXCSR default)
+                var i1 = Avx.ConvertToVector256Int32(Vector256.Load(xb + 8) * vid);
+                var i2 = Avx.ConvertToVector256Int32(Vector256.Load(xb + 16) * vid);
+                var i3 = Avx.ConvertToVector256Int32(Vector256.Load(xb + 24) * vid);
+                var s01 = Avx2.PackSignedSaturate(i0, i1);                              // lanes: 0-3 4-7 | 8-11 12-15 interleaved per 128
+                var s23 = Avx2.PackSignedSaturate(i2, i3);
+                var b8 = Avx2.PackSignedSaturate(s01, s23);
+                // undo the per-128-bit-lane interleave of the two packs: dword order 0 4 1 5 2 6 3 7 -> 0..7
+                b8 = Avx2.PermuteVar8x32(b8.AsInt32(), Vector256.Create(0, 4, 1, 5, 2, 6, 3, 7)).AsSByte();
+                Vector256.Store(b8, qb);
+            }
+            else
+            {
+                for (int k = 0; k < 32; k++) qb[k] = (sbyte)MathF.Round(xb[k] * id, MidpointRounding.ToEven);
+            }
+        }
+    }
+
+    /// <summary>
+    /// y[i] = Σ_b d_w[i,b]·d_x[b]·Σ_k q_w[i,b,k]·q_x[b,k]: Q8_0 weights times int8 activations (<see cref="QuantizeActivations"/>),
+    /// rows [rowStart, rowEnd). AVX2: vpmaddubsw on |w| and sign-transferred x, then vpmaddwd; arm64: sdot; else scalar.
+    /// </summary>
+    public static void MatVecQ8_0Q8(byte* w, sbyte* xq, float* xd, float* y, int n, int rowStart, int rowEnd)
+    {
+        int nb = n / 32;
+        if (Avx2.IsSupported && Fma.IsSupported)
+        {
+            var ones = Vector256.Create((short)1);
+            for (int i = rowStart; i < rowEnd; i++)
+            {
+                byte* row = w + (long)i * nb * 34;
+                var acc0 = Vector256<float>.Zero;
+                var acc1 = Vector256<float>.Zero;
+                int b = 0;
+                for (; b + 2 <= nb; b += 2)
+                {
+                    byte* blk = row + b * 34;
+                    var w0 = Vector256.Load((sbyte*)blk + 2);
+                    var w1 = Vector256.Load((sbyte*)blk + 36);
+                    var p0 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(Avx2.Abs(w0), Avx2.Sign(Vector256.Load(xq + b * 32), w0)), ones);
+                    var p1 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(Avx2.Abs(w1), Avx2.Sign(Vector256.Load(xq + b * 32 + 32), w1)), ones);
+                    acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p0), Vector256.Create(HalfToFloat(*(Half*)blk) * xd[b]), acc0);
+                    acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p1), Vector256.Create(HalfToFloat(*(Half*)(blk + 34)) * xd[b + 1]), acc1);
+                }
+                for (; b < nb; b++)
+                {
+                    byte* blk = row + b * 34;
+                    var w0 = Vector256.Load((sbyte*)blk + 2);
+                    var p0 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(Avx2.Abs(w0), Avx2.Sign(Vector256.Load(xq + b * 32), w0)), ones);
+                    acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p0), Vector256.Create(HalfToFloat(*(Half*)blk) * xd[b]), acc0);
+                }
+                y[i] = Vector256.Sum(acc0 + acc1);
+            }
+            return;
+        }
+        if (Dp.IsSupported)
+        {
+            for (int i = rowStart; i < rowEnd; i++)
+            {
+                byte* row = w + (long)i * nb * 34;
+                var acc = Vector128<float>.Zero;
+                for (int b = 0; b < nb; b++)
+                {
+                    byte* blk = row + b * 34;
+                    var s = Dp.DotProduct(Dp.DotProduct(Vector128<int>.Zero, Vector128.Load((sbyte*)blk + 2), Vector128.Load(xq + b * 32)),
+                        Vector128.Load((sbyte*)blk + 18), Vector128.Load(xq + b * 32 + 16));
+                    acc = AdvSimd.FusedMultiplyAdd(acc, AdvSimd.ConvertToSingle(s), Vector128.Create(HalfToFloat(*(Half*)blk) * xd[b]));
+                }
+                y[i] = Vector128.Sum(acc);
+            }
+            return;
+        }
+        MatVecQ8_0Q8Scalar(w, xq, xd, y, n, rowStart, rowEnd);
+    }
+
+    /// <summary>Scalar reference of <see cref="MatVecQ8_0Q8"/>: exact int32 block sums, then the scales.</summary>
+    public static void MatVecQ8_0Q8Scalar(byte* w, sbyte* xq, float* xd, float* y, int n, int rowStart, int rowEnd)
+    {
+        int nb = n / 32;
+        for (int i = rowStart; i < rowEnd; i++)
+        {
+            var row = (BlockQ8_0*)(w + (long)i * nb * 34);
+            float sum = 0;
+            for (int b = 0; b < nb; b++)
+            {
+                int s = 0;
+                for (int k = 0; k < 32; k++) s += row[b].Qs[k] * xq[b * 32 + k];
+                sum += s * ((float)row[b].D * xd[b]);
+            }
+            y[i] = sum;
+        }
+    }
+
+    /// <summary>
+    /// y[i] = Σ_b d_w[i,b]·d_x[b]·Σ_k (q_w[i,b,k] - 8)·q_x[b,k]: Q4_0 weights times int8 activations, rows [rowStart, rowEnd).
+    /// The nibbles are unpacked to signed bytes in registers; then the same integer dot product as <see cref="MatVecQ8_0Q8"/>.
+    /// </summary>
+    public static void MatVecQ4_0Q8(byte* w, sbyte* xq, float* xd, float* y, int n, int rowStart, int rowEnd)
+    {
+        int nb = n / 32;
+        if (Avx2.IsSupported && Fma.IsSupported)
+        {
+            var ones = Vector256.Create((short)1);
+            var mask = Vector256.Create((byte)0x0F);
+            var eight = Vector256.Create((sbyte)8);
+            for (int i = rowStart; i < rowEnd; i++)
+            {
+                byte* row = w + (long)i * nb * 18;
+                var acc0 = Vector256<float>.Zero;
+                var acc1 = Vector256<float>.Zero;
+                int b = 0;
+                for (; b + 2 <= nb; b += 2)
+                {
+                    byte* blk = row + b * 18;
+                    var r0 = Vector128.Load(blk + 2);
+                    var r1 = Vector128.Load(blk + 20);
+                    var w0 = Avx2.Subtract((Vector256.Create(r0, Vector128.ShiftRightLogical(r0.AsUInt16(), 4).AsByte()) & mask).AsSByte(), eight);
+                    var w1 = Avx2.Subtract((Vector256.Create(r1, Vector128.ShiftRightLogical(r1.AsUInt16(), 4).AsByte()) & mask).AsSByte(), eight);
+                    var p0 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(Avx2.Abs(w0), Avx2.Sign(Vector256.Load(xq + b * 32), w0)), ones);
+                    var p1 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(Avx2.Abs(w1), Avx2.Sign(Vector256.Load(xq + b * 32 + 32), w1)), ones);
+                    acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p0), Vector256.Create(HalfToFloat(*(Half*)blk) * xd[b]), acc0);
+                    acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p1), Vector256.Create(HalfToFloat(*(Half*)(blk + 18)) * xd[b + 1]), acc1);
+                }
+                for (; b < nb; b++)
+                {
+                    byte* blk = row + b * 18;
+                    var r0 = Vector128.Load(blk + 2);
+                    var w0 = Avx2.Subtract((Vector256.Create(r0, Vector128.ShiftRightLogical(r0.AsUInt16(), 4).AsByte()) & mask).AsSByte(), eight);
+                    var p0 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(Avx2.Abs(w0), Avx2.Sign(Vector256.Load(xq + b * 32), w0)), ones);
+                    acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p0), Vector256.Create(HalfToFloat(*(Half*)blk) * xd[b]), acc0);
+                }
+                y[i] = Vector256.Sum(acc0 + acc1);
+            }
+            return;
+        }
+        if (Dp.IsSupported)
+        {
+            var mask = Vector128.Create((byte)0x0F);
+            var eight = Vector128.Create((sbyte)8);
+            for (int i = rowStart; i < rowEnd; i++)
+            {
+                byte* row = w + (long)i * nb * 18;
+                var acc = Vector128<float>.Zero;
+                for (int b = 0; b < nb; b++)
+                {
+                    byte* blk = row + b * 18;
+                    var raw = Vector128.Load(blk + 2);
+                    var lo = (raw & mask).AsSByte() - eight;
+                    var hi = Vector128.ShiftRightLogical(raw, 4).AsSByte() - eight;
+                    var s = Dp.DotProduct(Dp.DotProduct(Vector128<int>.Zero, lo, Vector128.Load(xq + b * 32)), hi, Vector128.Load(xq + b * 32 + 16));
+                    acc = AdvSimd.FusedMultiplyAdd(acc, AdvSimd.ConvertToSingle(s), Vector128.Create(HalfToFloat(*(Half*)blk) * xd[b]));
+                }
+                y[i] = Vector128.Sum(acc);
+            }
+            return;
+        }
+        MatVecQ4_0Q8Scalar(w, xq, xd, y, n, rowStart, rowEnd);
+    }
+
+    /// <summary>Scalar reference of <see cref="MatVecQ4_0Q8"/>.</summary>
+    public static void MatVecQ4_0Q8Scalar(byte* w, sbyte* xq, float* xd, float* y, int n, int rowStart, int rowEnd)
+    {
+        int nb = n / 32;
+        for (int i = rowStart; i < rowEnd; i++)
+        {
+            var row = (BlockQ4_0*)(w + (long)i * nb * 18);
+            float sum = 0;
+            for (int b = 0; b < nb; b++)
+            {
+                int s = 0;
+                for (int k = 0; k < 16; k++)
+                {
+                    s += ((row[b].Qs[k] & 0xF) - 8) * xq[b * 32 + k];
+                    s += ((row[b].Qs[k] >> 4) - 8) * xq[b * 32 + 16 + k];
+                }
+                sum += s * ((float)row[b].D * xd[b]);
+            }
+            y[i] = sum;
+        }
+    }
+
+    /// <summary>Rows [rowStart, rowEnd) of a Q8_0 matrix [rows, n] dequantized to float rows (dst row r-rowStart), vectorized per block.</summary>
+    public static void DequantizeRowsQ8_0(byte* w, float* dst, int n, int rowStart, int rowEnd)
+    {
+        int nb = n / 32;
+        for (int i = rowStart; i < rowEnd; i++)
+        {
+            byte* row = w + (long)i * nb * 34;
+            float* o = dst + (long)(i - rowStart) * n;
+            for (int b = 0; b < nb; b++)
+            {
+                byte* blk = row + b * 34;
+                float d = HalfToFloat(*(Half*)blk);
+                sbyte* q = (sbyte*)blk + 2;
+                if (Vector256.IsHardwareAccelerated)
+                {
+                    var vd = Vector256.Create(d);
+                    var q16 = Vector256.WidenLower(Vector256.Create(Vector128.Load(q), Vector128<sbyte>.Zero));
+                    var q16b = Vector256.WidenLower(Vector256.Create(Vector128.Load(q + 16), Vector128<sbyte>.Zero));
+                    Vector256.Store(Vector256.ConvertToSingle(Vector256.WidenLower(q16)) * vd, o + b * 32);
+                    Vector256.Store(Vector256.ConvertToSingle(Vector256.WidenUpper(q16)) * vd, o + b * 32 + 8);
+                    Vector256.Store(Vector256.ConvertToSingle(Vector256.WidenLower(q16b)) * vd, o + b * 32 + 16);
+                    Vector256.Store(Vector256.ConvertToSingle(Vector256.WidenUpper(q16b)) * vd, o + b * 32 + 24);
+                }
+                else
+                {
+                    for (int k = 0; k < 32; k++) o[b * 32 + k] = d * q[k];
+                }
+            }
+        }
+    }
+
+    /// <summary>Rows [rowStart, rowEnd) of a Q4_0 matrix [rows, n] dequantized to float rows, vectorized per block.</summary>
+    public static void DequantizeRowsQ4_0(byte* w, float* dst, int n, int rowStart, int rowEnd)
+    {
+        int nb = n / 32;
+        var mask = Vector128.Create((byte)0x0F);
+        var eight = Vector128.Create((sbyte)8);
+        for (int i = rowStart; i < rowEnd; i++)
+        {
+            byte* row = w + (long)i * nb * 18;
+            float* o = dst + (long)(i - rowStart) * n;
+            for (int b = 0; b < nb; b++)
+            {
+                byte* blk = row + b * 18;
+                float d = HalfToFloat(*(Half*)blk);
+                if (Vector256.IsHardwareAccelerated)
+                {
+                    var raw = Vector128.Load(blk + 2);
+                    var lo = (raw & mask).AsSByte() - eight;
+                    var hi = (Vector128.ShiftRightLogical(raw, 4) & mask).AsSByte() - eight;
+                    var vd = Vector256.Create(d);
+                    var l16 = Vector256.WidenLower(Vector256.Create(lo, Vector128<sbyte>.Zero));
+                    var h16 = Vector256.WidenLower(Vector256.Create(hi, Vector128<sbyte>.Zero));
+                    Vector256.Store(Vector256.ConvertToSingle(Vector256.WidenLower(l16)) * vd, o + b * 32);
+                    Vector256.Store(Vector256.ConvertToSingle(Vector256.WidenUpper(l16)) * vd, o + b * 32 + 8);
+                    Vector256.Store(Vector256.ConvertToSingle(Vector256.WidenLower(h16)) * vd, o + b * 32 + 16);
+                    Vector256.Store(Vector256.ConvertToSingle(Vector256.WidenUpper(h16)) * vd, o + b * 32 + 24);
+                }
+                else
+                {
+                    byte* q = blk + 2;
+                    for (int k = 0; k < 16; k++)
+                    {
+                        o[b * 32 + k] = d * ((q[k] & 0xF) - 8);
+                        o[b * 32 + 16 + k] = d * ((q[k] >> 4) - 8);
+                    }
+                }
+            }
         }
     }
 

@@ -43,6 +43,69 @@ public static class LlmEmitter
         return (target, bytes);
     }
 
+    /// <summary>Prompt tokens per batched pass (bounded so the prompt buffers stay small).</summary>
+    public const int PrefillBatch = 64;
+
+    /// <summary>
+    /// Emits Prefill: a one-token prompt is one Forward; longer prompts go through each layer together, PrefillBatch tokens at a
+    /// time: RMSNorm per row, the projections as matrix-matrix products over the tokens (<c>LlmParallel.MatMul</c>: GEMM, with
+    /// quantized weights widened a tile of rows at a time), RoPE and the keys/values into the cache, causal attention over the
+    /// cache, SwiGLU; then the classifier for the last token only.
+    /// </summary>
+    private static void EmitPrefill(CSharpWriter w, LlmConfig c, List<string> state, Func<string, string> T, Func<string, string> WF)
+    {
+        w.Open("public float* Prefill(ReadOnlySpan<int> tokens, int start)");
+        w.Line("if (tokens.Length == 1) return Forward(tokens[0], start);");
+        w.Line("float* logits = null;");
+        w.Line("for (int c = 0; c < tokens.Length; c += PrefillBatch) logits = PrefillBatchOf(tokens.Slice(c, Math.Min(PrefillBatch, tokens.Length - c)), start + c);");
+        w.Line("return logits;");
+        w.Close();
+        w.Line();
+        w.Open("private float* PrefillBatchOf(ReadOnlySpan<int> tokens, int start)");
+        w.Line("int n = tokens.Length;");
+        w.Line("if (n == 0 || (uint)start > Context || start + n > Context) throw new ArgumentOutOfRangeException(nameof(start), \"LLMAOT9031: token or position out of range\");");
+        w.Line("float* s = (float*)_arena.Base;");
+        w.Line("byte* wb = _weights.Pointer;");
+        foreach (var name in state) w.Line($"float* {name} = s + S_{name};");
+        w.Open("for (int t = 0; t < n; t++)");
+        w.Line("if ((uint)tokens[t] >= Vocab) throw new ArgumentOutOfRangeException(nameof(tokens), \"LLMAOT9031: token or position out of range\");");
+        w.Line($"Transformer.EmbeddingRow{T("token_embd")}(wb + W_token_embd, tokens[t], px + (long)t * Dim, Dim);");
+        w.Close();
+        for (int l = 0; l < c.Layers; l++)
+        {
+            string p = $"blk_{l}_";
+            string b = $"blk.{l}.";
+            w.Line();
+            w.Comment($"layer {l}: attention");
+            w.Line($"for (int t = 0; t < n; t++) Transformer.RmsNorm(px + (long)t * Dim, (float*)(wb + W_{p}attn_norm), pxb + (long)t * Dim, Dim, RmsEps);");
+            w.Line($"LlmParallel.MatMul(_pool, {WF(b + "attn_q")}, n, Dim, pxb, wb + W_{p}attn_q, Dim, pq, Dim);");
+            w.Line($"LlmParallel.MatMul(_pool, {WF(b + "attn_k")}, n, Dim, pxb, wb + W_{p}attn_k, KvDim, pk, KvDim);");
+            w.Line($"LlmParallel.MatMul(_pool, {WF(b + "attn_v")}, n, Dim, pxb, wb + W_{p}attn_v, KvDim, valueCache + ({l}L * Context + start) * KvDim, KvDim);");
+            w.Open("for (int t = 0; t < n; t++)");
+            w.Line("float* cos = ropeCos + (long)(start + t) * (HeadSize / 2), sin = ropeSin + (long)(start + t) * (HeadSize / 2);");
+            w.Line("Transformer.Rope(pq + (long)t * Dim, Dim, HeadSize, cos, sin);");
+            w.Line("Transformer.Rope(pk + (long)t * KvDim, KvDim, HeadSize, cos, sin);");
+            w.Line($"Transformer.StoreKeyT(pk + (long)t * KvDim, keyCache + {l}L * KvDim * Context, KvDim, Context, start + t);");
+            w.Close();
+            w.Line($"LlmParallel.PromptAttention(_pool, pq, keyCache + {l}L * KvDim * Context, valueCache + {l}L * Context * KvDim, pxb, Heads, KvHeads, HeadSize, start, n, Context);");
+            w.Line($"LlmParallel.MatMul(_pool, {WF(b + "attn_output")}, n, Dim, pxb, wb + W_{p}attn_output, Dim, pxb2, Dim);");
+            w.Line("Transformer.AddInPlace(px, pxb2, n * Dim);");
+            w.Comment($"layer {l}: feed-forward (SwiGLU)");
+            w.Line($"for (int t = 0; t < n; t++) Transformer.RmsNorm(px + (long)t * Dim, (float*)(wb + W_{p}ffn_norm), pxb + (long)t * Dim, Dim, RmsEps);");
+            w.Line($"LlmParallel.MatMul(_pool, {WF(b + "ffn_gate")}, n, Dim, pxb, wb + W_{p}ffn_gate, HiddenDim, phb, HiddenDim);");
+            w.Line($"LlmParallel.MatMul(_pool, {WF(b + "ffn_up")}, n, Dim, pxb, wb + W_{p}ffn_up, HiddenDim, phb2, HiddenDim);");
+            w.Line("Transformer.SwiGlu(phb, phb2, n * HiddenDim);");
+            w.Line($"LlmParallel.MatMul(_pool, {WF(b + "ffn_down")}, n, HiddenDim, phb, wb + W_{p}ffn_down, Dim, pxb, Dim);");
+            w.Line("Transformer.AddInPlace(px, pxb, n * Dim);");
+        }
+        w.Line();
+        w.Comment("final norm and classifier, last token only");
+        w.Line("Transformer.RmsNorm(px + (long)(n - 1) * Dim, (float*)(wb + W_output_norm), x, Dim, RmsEps);");
+        w.Line($"LlmParallel.MatVec(_pool, {WF("output")}, Dim, x, (sbyte*)xq, xd, wb + W_output, logits, Vocab);");
+        w.Line("return logits;");
+        w.Close();
+    }
+
     public static GeneratedModel Emit(LlmModel m, EmitOptions o, int? context = null, string? quantize = null)
     {
         if (quantize is not (null or "q8_0" or "q4_0"))
@@ -100,7 +163,9 @@ public static class LlmEmitter
         var weights = blob.ToArray();
 
         string T(string name) => Fmt(types[name]);
-        string MatVec(string name) => types[name] is ElementType.Q8_0 or ElementType.Q4_0 ? $"BlockQuant.MatVec{T(name)}" : $"Transformer.MatVec{T(name)}";
+        string WF(string name) => $"WeightFormat.{Fmt(types[name])}";
+        int maxN = Math.Max(c.Dim, c.HiddenDim);
+        int batch = Math.Min(PrefillBatch, ctx);
         var w = new CSharpWriter();
         string cls = o.ClassName;
         var ci = CultureInfo.InvariantCulture;
@@ -128,6 +193,10 @@ public static class LlmEmitter
         w.Line($"public const int HeadSize = {c.HeadSize}, KvDim = {c.KvDim}, Vocab = {c.Vocab}, Context = {ctx};");
         w.Line($"public const float RmsEps = {Lit.F(c.RmsEps)}, RopeTheta = {Lit.F(c.RopeTheta)};");
         w.Line($"public const long WeightsBytes = {weights.Length};");
+        w.Line($"/// <summary>Prompt tokens run together through each layer (longer prompts go in batches of this size).</summary>");
+        w.Line($"public const int PrefillBatch = {batch};");
+        w.Line($"/// <summary>Per-thread scratch of the worker pool: a tile of widened weight rows, or one attention row.</summary>");
+        w.Line($"private const long PoolScratchBytes = {Math.Max(Runtime.Kernels.LlmParallel.ScratchFloats, ctx + 16) * 4L};");
         w.Line();
         // State layout (floats) in one arena.
         var state = new List<(string Name, long Floats, string What)>
@@ -138,6 +207,11 @@ public static class LlmEmitter
             ("ropeSin", (long)ctx * c.HeadSize / 2, "sin table"), ("keyCache", (long)c.Layers * ctx * c.KvDim, "[layer, kvDim, pos]: keys transposed, so attention scores are contiguous FMAs"),
             ("k", c.KvDim, "this position's keys"),
             ("valueCache", (long)c.Layers * ctx * c.KvDim, "[layer, pos, kvDim]"),
+            ("xq", (maxN + 3) / 4, "the input of a matrix-vector product as int8 blocks (Q8_0/Q4_0 weights)"),
+            ("xd", (maxN + 31) / 32, "scales of xq, one per 32"),
+            ("px", (long)batch * c.Dim, "prompt: residual streams [PrefillBatch, Dim]"), ("pxb", (long)batch * c.Dim, "prompt: normalized inputs / attention outputs"),
+            ("pxb2", (long)batch * c.Dim, "prompt: projection outputs"), ("pq", (long)batch * c.Dim, "prompt: queries"), ("pk", (long)batch * c.KvDim, "prompt: keys"),
+            ("phb", (long)batch * c.HiddenDim, "prompt: gates"), ("phb2", (long)batch * c.HiddenDim, "prompt: ups"),
         };
         long offset = 0;
         w.Comment("State: float offsets into the arena.");
@@ -155,6 +229,7 @@ public static class LlmEmitter
         w.Line("private readonly Arena _arena;");
         w.Line("private readonly WeightBlob _weights;");
         w.Line("private readonly Tokenizer _tokenizer;");
+        w.Line("private WorkerPool _pool = new(1, PoolScratchBytes);");
         w.Line();
         string load = o.Weights == WeightsMode.Embedded
             ? $"WeightBlob.FromResource(typeof({cls}).Assembly, {Lit.S(o.ResourceName)}, WeightsBytes)"
@@ -171,13 +246,17 @@ public static class LlmEmitter
         w.Line();
         w.Line($"public LlmInfo Info {{ get; }} = new({Lit.S(o.Name)}, Dim, Layers, Heads, KvHeads, Vocab, Context, WeightsBytes, StateBytes, {Lit.S(string.Join("+", formats))}, {Lit.S($"llmaot {ModelEmitter.CompilerVersion}; {m.SourceName}; sha256 {m.Sha256}")});");
         w.Line("public Tokenizer Tokenizer => _tokenizer;");
-        w.Line("public int Threads { get; set; } = 1;");
-        w.Line();
-        w.Open("public float* Prefill(ReadOnlySpan<int> tokens, int start)");
-        w.Line("float* logits = null;");
-        w.Line("for (int i = 0; i < tokens.Length; i++) logits = Forward(tokens[i], start + i);");
-        w.Line("return logits;");
+        w.Open("public int Threads");
+        w.Line("get => _pool.Threads;");
+        w.Open("set");
+        w.Line("if (value < 1) value = 1;");
+        w.Line("if (value == _pool.Threads) return;");
+        w.Line("_pool.Dispose();");
+        w.Line("_pool = new WorkerPool(value, PoolScratchBytes);");
         w.Close();
+        w.Close();
+        w.Line();
+        EmitPrefill(w, c, state.Select(st => st.Name).ToList(), T, WF);
         w.Line();
         w.Open("public float* Forward(int token, int pos)");
         w.Line("if ((uint)token >= Vocab || (uint)pos >= Context) throw new ArgumentOutOfRangeException(nameof(pos), \"LLMAOT9031: token or position out of range\");");
@@ -192,35 +271,47 @@ public static class LlmEmitter
         for (int l = 0; l < c.Layers; l++)
         {
             string p = $"blk_{l}_";
+            string b = $"blk.{l}.";
             w.Line();
             w.Comment($"layer {l}: attention");
             w.Line($"Transformer.RmsNorm(x, (float*)(wb + W_{p}attn_norm), xb, Dim, RmsEps);");
             w.Line($"float* v{l} = valueCache + ({l}L * Context + pos) * KvDim;");
-            w.Line($"{MatVec($"blk.{l}.attn_q")}(wb + W_{p}attn_q, xb, q, Dim, 0, Dim);");
-            w.Line($"{MatVec($"blk.{l}.attn_k")}(wb + W_{p}attn_k, xb, k, Dim, 0, KvDim);");
-            w.Line($"{MatVec($"blk.{l}.attn_v")}(wb + W_{p}attn_v, xb, v{l}, Dim, 0, KvDim);");
+            if (types[b + "attn_q"] == types[b + "attn_k"] && types[b + "attn_k"] == types[b + "attn_v"])
+                w.Line($"LlmParallel.MatVec(_pool, {WF(b + "attn_q")}, Dim, xb, (sbyte*)xq, xd, wb + W_{p}attn_q, q, Dim, wb + W_{p}attn_k, k, KvDim, wb + W_{p}attn_v, v{l}, KvDim);");
+            else
+            {
+                w.Line($"LlmParallel.MatVec(_pool, {WF(b + "attn_q")}, Dim, xb, (sbyte*)xq, xd, wb + W_{p}attn_q, q, Dim);");
+                w.Line($"LlmParallel.MatVec(_pool, {WF(b + "attn_k")}, Dim, xb, (sbyte*)xq, xd, wb + W_{p}attn_k, k, KvDim);");
+                w.Line($"LlmParallel.MatVec(_pool, {WF(b + "attn_v")}, Dim, xb, (sbyte*)xq, xd, wb + W_{p}attn_v, v{l}, KvDim);");
+            }
             w.Line($"Transformer.Rope(q, Dim, HeadSize, cos, sin);");
             w.Line($"Transformer.Rope(k, KvDim, HeadSize, cos, sin);");
             w.Line($"Transformer.StoreKeyT(k, keyCache + {l}L * KvDim * Context, KvDim, Context, pos);");
             w.Line($"Transformer.AttentionT(q, keyCache + {l}L * KvDim * Context, valueCache + {l}L * Context * KvDim, xb, Heads, KvHeads, HeadSize, pos + 1, Context, att);");
-            w.Line($"{MatVec($"blk.{l}.attn_output")}(wb + W_{p}attn_output, xb, xb2, Dim, 0, Dim);");
+            w.Line($"LlmParallel.MatVec(_pool, {WF(b + "attn_output")}, Dim, xb, (sbyte*)xq, xd, wb + W_{p}attn_output, xb2, Dim);");
             w.Line("Transformer.AddInPlace(x, xb2, Dim);");
             w.Comment($"layer {l}: feed-forward (SwiGLU)");
             w.Line($"Transformer.RmsNorm(x, (float*)(wb + W_{p}ffn_norm), xb, Dim, RmsEps);");
-            w.Line($"{MatVec($"blk.{l}.ffn_gate")}(wb + W_{p}ffn_gate, xb, hb, Dim, 0, HiddenDim);");
-            w.Line($"{MatVec($"blk.{l}.ffn_up")}(wb + W_{p}ffn_up, xb, hb2, Dim, 0, HiddenDim);");
+            if (types[b + "ffn_gate"] == types[b + "ffn_up"])
+                w.Line($"LlmParallel.MatVec(_pool, {WF(b + "ffn_gate")}, Dim, xb, (sbyte*)xq, xd, wb + W_{p}ffn_gate, hb, HiddenDim, wb + W_{p}ffn_up, hb2, HiddenDim);");
+            else
+            {
+                w.Line($"LlmParallel.MatVec(_pool, {WF(b + "ffn_gate")}, Dim, xb, (sbyte*)xq, xd, wb + W_{p}ffn_gate, hb, HiddenDim);");
+                w.Line($"LlmParallel.MatVec(_pool, {WF(b + "ffn_up")}, Dim, xb, (sbyte*)xq, xd, wb + W_{p}ffn_up, hb2, HiddenDim);");
+            }
             w.Line("Transformer.SwiGlu(hb, hb2, HiddenDim);");
-            w.Line($"{MatVec($"blk.{l}.ffn_down")}(wb + W_{p}ffn_down, hb, xb, HiddenDim, 0, Dim);");
+            w.Line($"LlmParallel.MatVec(_pool, {WF(b + "ffn_down")}, HiddenDim, hb, (sbyte*)xq, xd, wb + W_{p}ffn_down, xb, Dim);");
             w.Line("Transformer.AddInPlace(x, xb, Dim);");
         }
         w.Line();
         w.Comment("final norm and classifier");
         w.Line("Transformer.RmsNorm(x, (float*)(wb + W_output_norm), x, Dim, RmsEps);");
-        w.Line($"{MatVec("output")}(wb + W_output, x, logits, Dim, 0, Vocab);");
+        w.Line($"LlmParallel.MatVec(_pool, {WF("output")}, Dim, x, (sbyte*)xq, xd, wb + W_output, logits, Vocab);");
         w.Line("return logits;");
         w.Close();
         w.Line();
         w.Open("public void Dispose()");
+        w.Line("_pool.Dispose();");
         w.Line("_arena.Dispose();");
         w.Line("_weights.Dispose();");
         w.Close();

@@ -1,0 +1,203 @@
+using System.Runtime.CompilerServices;
+
+namespace Llmaot.Runtime.Kernels;
+
+/// <summary>Weight formats of a language model's matrices.</summary>
+public enum WeightFormat
+{
+    /// <summary>float32.</summary>
+    F32,
+    /// <summary>float16.</summary>
+    F16,
+    /// <summary>ggml Q8_0 blocks.</summary>
+    Q8_0,
+    /// <summary>ggml Q4_0 blocks.</summary>
+    Q4_0,
+}
+
+/// <summary>Up to three matrix-vector products sharing one input vector, split by rows over a <see cref="WorkerPool"/>.</summary>
+public unsafe struct MatVecJob
+{
+    /// <summary>Weight format of all three matrices.</summary>
+    public WeightFormat Format;
+    /// <summary>Input length (columns).</summary>
+    public int N;
+    /// <summary>Float input (F32/F16 weights).</summary>
+    public float* X;
+    /// <summary>int8 input and its per-32 scales (Q8_0/Q4_0 weights).</summary>
+    public sbyte* Xq;
+    /// <summary>Scales of <see cref="Xq"/>.</summary>
+    public float* Xd;
+    /// <summary>Matrices [rows, N].</summary>
+    public byte* W0, W1, W2;
+    /// <summary>Outputs.</summary>
+    public float* Y0, Y1, Y2;
+    /// <summary>Rows of each matrix (0 = absent).</summary>
+    public int Rows0, Rows1, Rows2;
+}
+
+/// <summary>Matrix products of the prompt: Y[t, r] = Σ_k X[t, k]·W[r, k], rows of W split over the pool.</summary>
+public unsafe struct MatMulJob
+{
+    /// <summary>Weight format.</summary>
+    public WeightFormat Format;
+    /// <summary>Tokens (rows of X and Y), columns of X, rows of W.</summary>
+    public int Tokens, N, Rows;
+    /// <summary>X [Tokens, N].</summary>
+    public float* X;
+    /// <summary>W [Rows, N].</summary>
+    public byte* W;
+    /// <summary>Y with row stride <see cref="Ldy"/>.</summary>
+    public float* Y;
+    /// <summary>Row stride of Y.</summary>
+    public int Ldy;
+    /// <summary>The pool's per-thread scratch: thread i uses Scratch + i·ScratchBytes.</summary>
+    public byte* Scratch;
+    /// <summary>Bytes of scratch per thread.</summary>
+    public long ScratchBytes;
+}
+
+/// <summary>Causal attention of the prompt's tokens over the KV cache (already holding them), tokens split over the pool.</summary>
+public unsafe struct PromptAttentionJob
+{
+    /// <summary>Q [Tokens, Heads·HeadSize], out [Tokens, Heads·HeadSize].</summary>
+    public float* Q, Out;
+    /// <summary>The layer's transposed key cache and value cache.</summary>
+    public float* KeysT, Values;
+    /// <summary>Shapes.</summary>
+    public int Heads, KvHeads, HeadSize, Start, Tokens, MaxLen;
+    /// <summary>The pool's per-thread scratch: thread i uses Scratch + i·ScratchBytes.</summary>
+    public byte* Scratch;
+    /// <summary>Bytes of scratch per thread.</summary>
+    public long ScratchBytes;
+}
+
+/// <summary>
+/// The parallel parts of a generated language model: matrix-vector products for decoding (int8 activations for block-quantized
+/// weights), matrix-matrix products for the prompt (F32 weights go straight to <see cref="Gemm"/>; Q8_0/Q4_0/F16 rows are
+/// widened a tile at a time into per-thread scratch, never the whole tensor), and prompt attention.
+/// </summary>
+public static unsafe class LlmParallel
+{
+    /// <summary>Multiply-adds below which a product runs on the calling thread alone.</summary>
+    public const long MinParallelWork = 1 << 15;
+
+    /// <summary>Floats of per-thread scratch the prompt products use (a tile of widened weight rows).</summary>
+    public const int ScratchFloats = 1 << 16;
+
+    /// <summary>
+    /// y_i = W_i · x for up to three matrices [rows_i, n] of one format (e.g. the Q, K and V projections); for Q8_0/Q4_0, x is first
+    /// quantized to int8 blocks in <paramref name="xq"/> (n bytes) and <paramref name="xd"/> (n/32 floats).
+    /// </summary>
+    public static void MatVec(WorkerPool pool, WeightFormat format, int n, float* x, sbyte* xq, float* xd,
+        byte* w0, float* y0, int rows0, byte* w1 = null, float* y1 = null, int rows1 = 0, byte* w2 = null, float* y2 = null, int rows2 = 0)
+    {
+        if (format is WeightFormat.Q8_0 or WeightFormat.Q4_0) BlockQuant.QuantizeActivations(x, xq, xd, n);
+        MatVecJob j;
+        j.Format = format; j.N = n; j.X = x; j.Xq = xq; j.Xd = xd;
+        j.W0 = w0; j.Y0 = y0; j.Rows0 = rows0;
+        j.W1 = w1; j.Y1 = y1; j.Rows1 = rows1;
+        j.W2 = w2; j.Y2 = y2; j.Rows2 = rows2;
+        if (pool.Threads == 1 || (long)(rows0 + rows1 + rows2) * n < MinParallelWork) MatVecShare(&j, 0, 1);
+        else pool.Run(&MatVecShare, &j);
+    }
+
+    private static void MatVecShare(void* args, int index, int threads)
+    {
+        var j = (MatVecJob*)args;
+        int total = j->Rows0 + j->Rows1 + j->Rows2;
+        int r0 = Split(total, index, threads), r1 = Split(total, index + 1, threads);
+        Segment(j, j->W0, j->Y0, 0, j->Rows0, r0, r1);
+        Segment(j, j->W1, j->Y1, j->Rows0, j->Rows1, r0, r1);
+        Segment(j, j->W2, j->Y2, j->Rows0 + j->Rows1, j->Rows2, r0, r1);
+    }
+
+    /// <summary>Start of share <paramref name="index"/> of <paramref name="total"/> rows, a multiple of 4.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Split(int total, int index, int threads) =>
+        index >= threads ? total : (int)((long)total * index / threads) & ~3;
+
+    private static void Segment(MatVecJob* j, byte* w, float* y, int offset, int rows, int r0, int r1)
+    {
+        int s = Math.Max(r0 - offset, 0), e = Math.Min(r1 - offset, rows);
+        if (s >= e) return;
+        switch (j->Format)
+        {
+            case WeightFormat.F32: Transformer.MatVecF32(w, j->X, y, j->N, s, e); break;
+            case WeightFormat.F16: Transformer.MatVecF16(w, j->X, y, j->N, s, e); break;
+            case WeightFormat.Q8_0: BlockQuant.MatVecQ8_0Q8(w, j->Xq, j->Xd, y, j->N, s, e); break;
+            default: BlockQuant.MatVecQ4_0Q8(w, j->Xq, j->Xd, y, j->N, s, e); break;
+        }
+    }
+
+    /// <summary>
+    /// Y[t, r] = Σ_k X[t, k]·W[r, k] for t &lt; tokens, r &lt; rows: X [tokens, n] row-major, W [rows, n] in its format, Y with row
+    /// stride <paramref name="ldy"/>. The pool's scratch must hold <see cref="ScratchFloats"/> floats per thread.
+    /// </summary>
+    public static void MatMul(WorkerPool pool, WeightFormat format, int tokens, int n, float* x, byte* w, int rows, float* y, int ldy)
+    {
+        MatMulJob j;
+        j.Format = format; j.Tokens = tokens; j.N = n; j.Rows = rows; j.X = x; j.W = w; j.Y = y; j.Ldy = ldy;
+        j.Scratch = pool.Scratch(0); j.ScratchBytes = pool.ScratchBytes;
+        if (pool.Threads == 1) MatMulShare(&j, 0, 1);
+        else pool.Run(&MatMulShare, &j);
+    }
+
+    private static void MatMulShare(void* args, int index, int threads)
+    {
+        var j = (MatMulJob*)args;
+        int rows = j->Rows, n = j->N;
+        // shares in multiples of 16 rows (whole register tiles of the GEMM)
+        int r0 = index == 0 ? 0 : (int)((long)rows * index / threads) & ~15;
+        int r1 = index + 1 >= threads ? rows : (int)((long)rows * (index + 1) / threads) & ~15;
+        if (r0 >= r1) return;
+        if (j->Format == WeightFormat.F32)
+        {
+            Gemm.Run(j->Tokens, r1 - r0, n, j->X, n, false, (float*)j->W + (long)r0 * n, n, true, j->Y + r0, j->Ldy, 1f, 0f, null, Epilogue.None);
+            return;
+        }
+        float* tile = (float*)(j->Scratch + index * j->ScratchBytes);
+        int tileRows = Math.Max(1, ScratchFloats / n);
+        if (tileRows >= 16) tileRows &= ~15;
+        for (int r = r0; r < r1; r += tileRows)
+        {
+            int e = Math.Min(r1, r + tileRows);
+            switch (j->Format)
+            {
+                case WeightFormat.Q8_0: BlockQuant.DequantizeRowsQ8_0(j->W, tile, n, r, e); break;
+                case WeightFormat.Q4_0: BlockQuant.DequantizeRowsQ4_0(j->W, tile, n, r, e); break;
+                default:
+                    {
+                        Half* h = (Half*)j->W + (long)r * n;
+                        for (long i = 0; i < (long)(e - r) * n; i++) tile[i] = (float)h[i];
+                        break;
+                    }
+            }
+            Gemm.Run(j->Tokens, e - r, n, j->X, n, false, tile, n, true, j->Y + r, j->Ldy, 1f, 0f, null, Epilogue.None);
+        }
+    }
+
+    /// <summary>
+    /// For each prompt token t (position start + t): out[t] = causal attention of Q[t] over cache positions [0, start + t].
+    /// The cache must already hold the prompt's keys and values. Needs MaxLen floats of pool scratch per thread.
+    /// </summary>
+    public static void PromptAttention(WorkerPool pool, float* q, float* keysT, float* values, float* outp, int heads, int kvHeads, int headSize, int start, int tokens, int maxLen)
+    {
+        PromptAttentionJob j;
+        j.Q = q; j.Out = outp; j.KeysT = keysT; j.Values = values; j.Heads = heads; j.KvHeads = kvHeads; j.HeadSize = headSize;
+        j.Start = start; j.Tokens = tokens; j.MaxLen = maxLen;
+        j.Scratch = pool.Scratch(0); j.ScratchBytes = pool.ScratchBytes;
+        if (pool.Threads == 1 || tokens == 1) AttentionShare(&j, 0, 1);
+        else pool.Run(&AttentionShare, &j);
+    }
+
+    private static void AttentionShare(void* args, int index, int threads)
+    {
+        var j = (PromptAttentionJob*)args;
+        float* scratch = (float*)(j->Scratch + index * j->ScratchBytes);
+        int dim = j->Heads * j->HeadSize;
+        // interleaved so the long (late) rows are shared evenly
+        for (int t = index; t < j->Tokens; t += threads)
+            Transformer.AttentionT(j->Q + (long)t * dim, j->KeysT, j->Values, j->Out + (long)t * dim, j->Heads, j->KvHeads, j->HeadSize, j->Start + t + 1, j->MaxLen, scratch);
+    }
+}
