@@ -177,8 +177,7 @@ internal static class LlmBench
         byte* buf = (byte*)NativeMemory.AlignedAlloc((nuint)Bytes, 64);
         try
         {
-            new Span<byte>(buf, int.MaxValue).Fill(1);
-            new Span<byte>(buf + int.MaxValue, (int)(Bytes - int.MaxValue)).Fill(1);
+            new Span<byte>(buf, (int)Bytes).Fill(1);
             double best = 0;
             var sink = new float[threads];
             for (int pass = 0; pass < 5; pass++)
