@@ -136,11 +136,36 @@ public static unsafe class BlockQuant
         return BitConverter.UInt32BitsToSingle(BitConverter.SingleToUInt32Bits(m) | ((b & 0x8000u) << 16));
     }
 
+    /// <summary>All 65536 fp16 bit patterns widened to float (256 KB, built once): one load per block scale in the hot loops.</summary>
+    private static readonly float* HalfTable = BuildHalfTable();
+
+    private static float* BuildHalfTable()
+    {
+        var t = (float*)NativeMemory.AlignedAlloc(65536 * 4, 64);
+        for (int i = 0; i < 65536; i++) t[i] = HalfToFloat(BitConverter.UInt16BitsToHalf((ushort)i));
+        return t;
+    }
+
     /// <summary>
     /// Quantizes n activations (a multiple of 32) to int8 per 32-block: d[b] = max|x| / 127, q = round(x / d) (float scales,
     /// so the only rounding is the int8 one). The partner of the weight formats in the integer dot products below.
+    /// <paramref name="q"/> needs 2·n bytes: the int8 values, then per block the Q4_0 offset correction.
     /// </summary>
     public static void QuantizeActivations(float* x, sbyte* q, float* d, int n)
+    {
+        QuantizeBlocks(x, q, d, n);
+        // After the n quantized bytes: per block, 8 ints [8·Σq, 0, ..., 0] (the Q4_0 offset correction, see MatVecQ4_0Q8).
+        int* sums = (int*)(q + n);
+        for (int b = 0; b < n / 32; b++)
+        {
+            int s = 0;
+            for (int k = 0; k < 32; k++) s += q[b * 32 + k];
+            sums[b * 8] = 8 * s;
+            for (int k = 1; k < 8; k++) sums[b * 8 + k] = 0;
+        }
+    }
+
+    private static void QuantizeBlocks(float* x, sbyte* q, float* d, int n)
     {
         for (int b = 0; b < n / 32; b++)
         {
@@ -193,6 +218,7 @@ public static unsafe class BlockQuant
         if (Avx2.IsSupported && Fma.IsSupported)
         {
             var ones = Vector256.Create((short)1);
+            float* table = HalfTable;
             for (int i = rowStart; i < rowEnd; i++)
             {
                 byte* row = w + (long)i * nb * 34;
@@ -206,15 +232,15 @@ public static unsafe class BlockQuant
                     var w1 = Vector256.Load((sbyte*)blk + 36);
                     var p0 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(Avx2.Abs(w0), Avx2.Sign(Vector256.Load(xq + b * 32), w0)), ones);
                     var p1 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(Avx2.Abs(w1), Avx2.Sign(Vector256.Load(xq + b * 32 + 32), w1)), ones);
-                    acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p0), Vector256.Create(HalfToFloat(*(Half*)blk) * xd[b]), acc0);
-                    acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p1), Vector256.Create(HalfToFloat(*(Half*)(blk + 34)) * xd[b + 1]), acc1);
+                    acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p0), Vector256.Create(table[*(ushort*)blk] * xd[b]), acc0);
+                    acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p1), Vector256.Create(table[*(ushort*)(blk + 34)] * xd[b + 1]), acc1);
                 }
                 for (; b < nb; b++)
                 {
                     byte* blk = row + b * 34;
                     var w0 = Vector256.Load((sbyte*)blk + 2);
                     var p0 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(Avx2.Abs(w0), Avx2.Sign(Vector256.Load(xq + b * 32), w0)), ones);
-                    acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p0), Vector256.Create(HalfToFloat(*(Half*)blk) * xd[b]), acc0);
+                    acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p0), Vector256.Create(table[*(ushort*)blk] * xd[b]), acc0);
                 }
                 y[i] = Vector256.Sum(acc0 + acc1);
             }
@@ -267,34 +293,61 @@ public static unsafe class BlockQuant
         int nb = n / 32;
         if (Avx2.IsSupported && Fma.IsSupported)
         {
+            // Unsigned nibbles (0..15) go straight into vpmaddubsw against signed x; Σ(q-8)·x = Σq·x - 8·Σx, and the 8·Σx of
+            // each block was stored by QuantizeActivations after the int8 values, shaped as a vector to subtract.
             var ones = Vector256.Create((short)1);
             var mask = Vector256.Create((byte)0x0F);
-            var eight = Vector256.Create((sbyte)8);
+            var sums = (int*)(xq + n);
+            float* table = HalfTable;
             for (int i = rowStart; i < rowEnd; i++)
             {
                 byte* row = w + (long)i * nb * 18;
                 var acc0 = Vector256<float>.Zero;
                 var acc1 = Vector256<float>.Zero;
+                var acc2 = Vector256<float>.Zero;
+                var acc3 = Vector256<float>.Zero;
                 int b = 0;
+                for (; b + 4 <= nb; b += 4)
+                {
+                    byte* blk = row + b * 18;
+                    var r0 = Vector128.Load(blk + 2);
+                    var r1 = Vector128.Load(blk + 20);
+                    var r2 = Vector128.Load(blk + 38);
+                    var r3 = Vector128.Load(blk + 56);
+                    var w0 = Vector256.Create(r0, Vector128.ShiftRightLogical(r0.AsUInt16(), 4).AsByte()) & mask;
+                    var w1 = Vector256.Create(r1, Vector128.ShiftRightLogical(r1.AsUInt16(), 4).AsByte()) & mask;
+                    var w2 = Vector256.Create(r2, Vector128.ShiftRightLogical(r2.AsUInt16(), 4).AsByte()) & mask;
+                    var w3 = Vector256.Create(r3, Vector128.ShiftRightLogical(r3.AsUInt16(), 4).AsByte()) & mask;
+                    var p0 = Avx2.Subtract(Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(w0, Vector256.Load(xq + b * 32)), ones), Vector256.Load(sums + b * 8));
+                    var p1 = Avx2.Subtract(Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(w1, Vector256.Load(xq + b * 32 + 32)), ones), Vector256.Load(sums + b * 8 + 8));
+                    var p2 = Avx2.Subtract(Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(w2, Vector256.Load(xq + b * 32 + 64)), ones), Vector256.Load(sums + b * 8 + 16));
+                    var p3 = Avx2.Subtract(Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(w3, Vector256.Load(xq + b * 32 + 96)), ones), Vector256.Load(sums + b * 8 + 24));
+                    acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p0), Vector256.Create(table[*(ushort*)blk] * xd[b]), acc0);
+                    acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p1), Vector256.Create(table[*(ushort*)(blk + 18)] * xd[b + 1]), acc1);
+                    acc2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p2), Vector256.Create(table[*(ushort*)(blk + 36)] * xd[b + 2]), acc2);
+                    acc3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p3), Vector256.Create(table[*(ushort*)(blk + 54)] * xd[b + 3]), acc3);
+                }
+                acc0 += acc2;
+                acc1 += acc3;
                 for (; b + 2 <= nb; b += 2)
                 {
                     byte* blk = row + b * 18;
                     var r0 = Vector128.Load(blk + 2);
                     var r1 = Vector128.Load(blk + 20);
-                    var w0 = Avx2.Subtract((Vector256.Create(r0, Vector128.ShiftRightLogical(r0.AsUInt16(), 4).AsByte()) & mask).AsSByte(), eight);
-                    var w1 = Avx2.Subtract((Vector256.Create(r1, Vector128.ShiftRightLogical(r1.AsUInt16(), 4).AsByte()) & mask).AsSByte(), eight);
-                    var p0 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(Avx2.Abs(w0), Avx2.Sign(Vector256.Load(xq + b * 32), w0)), ones);
-                    var p1 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(Avx2.Abs(w1), Avx2.Sign(Vector256.Load(xq + b * 32 + 32), w1)), ones);
-                    acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p0), Vector256.Create(HalfToFloat(*(Half*)blk) * xd[b]), acc0);
-                    acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p1), Vector256.Create(HalfToFloat(*(Half*)(blk + 18)) * xd[b + 1]), acc1);
+                    var w0 = Vector256.Create(r0, Vector128.ShiftRightLogical(r0.AsUInt16(), 4).AsByte()) & mask;
+                    var w1 = Vector256.Create(r1, Vector128.ShiftRightLogical(r1.AsUInt16(), 4).AsByte()) & mask;
+                    var p0 = Avx2.Subtract(Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(w0, Vector256.Load(xq + b * 32)), ones), Vector256.Load(sums + b * 8));
+                    var p1 = Avx2.Subtract(Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(w1, Vector256.Load(xq + b * 32 + 32)), ones), Vector256.Load(sums + b * 8 + 8));
+                    acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p0), Vector256.Create(table[*(ushort*)blk] * xd[b]), acc0);
+                    acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p1), Vector256.Create(table[*(ushort*)(blk + 18)] * xd[b + 1]), acc1);
                 }
                 for (; b < nb; b++)
                 {
                     byte* blk = row + b * 18;
                     var r0 = Vector128.Load(blk + 2);
-                    var w0 = Avx2.Subtract((Vector256.Create(r0, Vector128.ShiftRightLogical(r0.AsUInt16(), 4).AsByte()) & mask).AsSByte(), eight);
-                    var p0 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(Avx2.Abs(w0), Avx2.Sign(Vector256.Load(xq + b * 32), w0)), ones);
-                    acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p0), Vector256.Create(HalfToFloat(*(Half*)blk) * xd[b]), acc0);
+                    var w0 = Vector256.Create(r0, Vector128.ShiftRightLogical(r0.AsUInt16(), 4).AsByte()) & mask;
+                    var p0 = Avx2.Subtract(Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(w0, Vector256.Load(xq + b * 32)), ones), Vector256.Load(sums + b * 8));
+                    acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p0), Vector256.Create(table[*(ushort*)blk] * xd[b]), acc0);
                 }
                 y[i] = Vector256.Sum(acc0 + acc1);
             }

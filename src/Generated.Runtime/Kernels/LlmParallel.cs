@@ -98,11 +98,12 @@ public static unsafe class LlmParallel
         j.W0 = w0; j.Y0 = y0; j.Rows0 = rows0;
         j.W1 = w1; j.Y1 = y1; j.Rows1 = rows1;
         j.W2 = w2; j.Y2 = y2; j.Rows2 = rows2;
-        if (pool.Threads == 1 || (long)(rows0 + rows1 + rows2) * n < MinParallelWork) MatVecShare(&j, 0, 1);
-        else pool.Run(&MatVecShare, &j);
+        int total = rows0 + rows1 + rows2;
+        if (pool.Threads == 1 || (long)total * n < MinParallelWork) MatVecShare(&j, 0, 1, 0);
+        else pool.Run(&MatVecShare, &j, Math.Min(pool.Threads * 4, Math.Max(1, total / 16)));
     }
 
-    private static void MatVecShare(void* args, int index, int threads)
+    private static void MatVecShare(void* args, int index, int threads, int thread)
     {
         var j = (MatVecJob*)args;
         int total = j->Rows0 + j->Rows1 + j->Rows2;
@@ -139,11 +140,11 @@ public static unsafe class LlmParallel
         MatMulJob j;
         j.Format = format; j.Tokens = tokens; j.N = n; j.Rows = rows; j.X = x; j.W = w; j.Y = y; j.Ldy = ldy;
         j.Scratch = pool.Scratch(0); j.ScratchBytes = pool.ScratchBytes;
-        if (pool.Threads == 1) MatMulShare(&j, 0, 1);
-        else pool.Run(&MatMulShare, &j);
+        if (pool.Threads == 1) MatMulShare(&j, 0, 1, 0);
+        else pool.Run(&MatMulShare, &j, Math.Min(pool.Threads * 4, Math.Max(1, rows / 32)));
     }
 
-    private static void MatMulShare(void* args, int index, int threads)
+    private static void MatMulShare(void* args, int index, int threads, int thread)
     {
         var j = (MatMulJob*)args;
         int rows = j->Rows, n = j->N;
@@ -156,7 +157,7 @@ public static unsafe class LlmParallel
             Gemm.Run(j->Tokens, r1 - r0, n, j->X, n, false, (float*)j->W + (long)r0 * n, n, true, j->Y + r0, j->Ldy, 1f, 0f, null, Epilogue.None);
             return;
         }
-        float* tile = (float*)(j->Scratch + index * j->ScratchBytes);
+        float* tile = (float*)(j->Scratch + thread * j->ScratchBytes);
         int tileRows = Math.Max(1, ScratchFloats / n);
         if (tileRows >= 16) tileRows &= ~15;
         for (int r = r0; r < r1; r += tileRows)
@@ -187,16 +188,16 @@ public static unsafe class LlmParallel
         j.Q = q; j.Out = outp; j.KeysT = keysT; j.Values = values; j.Heads = heads; j.KvHeads = kvHeads; j.HeadSize = headSize;
         j.Start = start; j.Tokens = tokens; j.MaxLen = maxLen;
         j.Scratch = pool.Scratch(0); j.ScratchBytes = pool.ScratchBytes;
-        if (pool.Threads == 1 || tokens == 1) AttentionShare(&j, 0, 1);
-        else pool.Run(&AttentionShare, &j);
+        if (pool.Threads == 1 || tokens == 1) AttentionShare(&j, 0, 1, 0);
+        else pool.Run(&AttentionShare, &j, Math.Min(tokens, pool.Threads * 4));
     }
 
-    private static void AttentionShare(void* args, int index, int threads)
+    private static void AttentionShare(void* args, int index, int threads, int thread)
     {
         var j = (PromptAttentionJob*)args;
-        float* scratch = (float*)(j->Scratch + index * j->ScratchBytes);
+        float* scratch = (float*)(j->Scratch + thread * j->ScratchBytes);
         int dim = j->Heads * j->HeadSize;
-        // interleaved so the long (late) rows are shared evenly
+        // chunks interleave the tokens so the long (late) rows are shared evenly
         for (int t = index; t < j->Tokens; t += threads)
             Transformer.AttentionT(j->Q + (long)t * dim, j->KeysT, j->Values, j->Out + (long)t * dim, j->Heads, j->KvHeads, j->HeadSize, j->Start + t + 1, j->MaxLen, scratch);
     }

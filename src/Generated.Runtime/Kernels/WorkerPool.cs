@@ -1,37 +1,39 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 
 namespace Llmaot.Runtime.Kernels;
 
 /// <summary>
-/// A small fork-join pool for the matrix products of a language model: <see cref="Run"/> hands one job (a static function
-/// pointer and an argument pointer) to every thread, runs share 0 on the caller, and returns when all shares are done.
-/// Allocation-free per job: no closures, tasks or delegates. Workers spin briefly on a generation counter after each job
-/// (the next matrix product usually follows within microseconds), then park on a monitor, so an idle pool costs nothing.
+/// A small fork-join pool for the matrix products of a language model. <see cref="Run"/> splits one job (a static function
+/// pointer and an argument pointer) into chunks that the caller and the workers claim one at a time from a shared ticket,
+/// and returns when every chunk is done. Dynamic claiming keeps a busy machine from stalling a product: if a worker is
+/// descheduled, the others take its chunks. Allocation-free per job: no closures, tasks or delegates. Workers spin about
+/// a millisecond after each job (the next product usually follows within microseconds), then park on a monitor.
 /// </summary>
 public sealed unsafe class WorkerPool : IDisposable
 {
     private readonly Thread[] _workers;
     private readonly object _gate = new();
-    private delegate*<void*, int, int, void> _job;
+    private delegate*<void*, int, int, int, void> _job;
     private void* _args;
-    private int _generation;
-    private int _pending;
+    private int _chunks;
+    private int _done;
+    private long _ticket;        // generation << 32 | next chunk
     private int _sleepers;
     private volatile bool _stop;
-    private static readonly long SpinTicks = Stopwatch.Frequency / 1000; // spin about 1 ms before parking
+    private readonly byte* _scratch;
+    private readonly long _scratchBytes;
+    private static readonly long SpinTicks = Stopwatch.Frequency / 1000;
 
     /// <summary>Threads taking part in each job, the caller included.</summary>
     public int Threads { get; }
-
-    private readonly byte* _scratch;
-    private readonly long _scratchBytes;
 
     /// <summary>Starts <paramref name="threads"/> - 1 background workers; each thread gets <paramref name="scratchBytesPerThread"/> bytes of scratch (64-byte aligned).</summary>
     public WorkerPool(int threads, long scratchBytesPerThread = 0)
     {
         Threads = Math.Max(1, threads);
         _scratchBytes = (scratchBytesPerThread + 63) / 64 * 64;
-        if (_scratchBytes > 0) _scratch = (byte*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc((nuint)(_scratchBytes * Threads), 64);
+        if (_scratchBytes > 0) _scratch = (byte*)NativeMemory.AlignedAlloc((nuint)(_scratchBytes * Threads), 64);
         _workers = new Thread[Threads - 1];
         for (int i = 0; i < _workers.Length; i++)
         {
@@ -46,35 +48,54 @@ public sealed unsafe class WorkerPool : IDisposable
     /// <summary>Bytes of scratch per thread.</summary>
     public long ScratchBytes => _scratchBytes;
 
-    /// <summary>Calls job(args, index, Threads) for index 0..Threads-1 (0 on the calling thread) and waits for all.</summary>
-    public void Run(delegate*<void*, int, int, void> job, void* args)
+    /// <summary>
+    /// Calls job(args, chunk, chunks, thread) once for every chunk in [0, chunks), on the caller and the workers (thread is the
+    /// index of the executing thread, 0 for the caller, for per-thread scratch), and waits for all of them.
+    /// </summary>
+    public void Run(delegate*<void*, int, int, int, void> job, void* args, int chunks)
     {
-        if (Threads == 1)
+        if (Threads == 1 || chunks <= 1)
         {
-            job(args, 0, 1);
+            for (int c = 0; c < chunks; c++) job(args, c, chunks, 0);
             return;
         }
         _job = job;
         _args = args;
-        Volatile.Write(ref _pending, Threads - 1);
-        Interlocked.Increment(ref _generation);
+        _chunks = chunks;
+        Volatile.Write(ref _done, 0);
+        long gen = (Volatile.Read(ref _ticket) >> 32) + 1;
+        Interlocked.Exchange(ref _ticket, gen << 32);
         if (Volatile.Read(ref _sleepers) > 0)
             lock (_gate) Monitor.PulseAll(_gate);
-        job(args, 0, Threads);
+        Work(gen, 0);
         var spin = new SpinWait();
-        while (Volatile.Read(ref _pending) != 0) spin.SpinOnce(-1);
+        while (Volatile.Read(ref _done) != chunks) spin.SpinOnce(-1);
+    }
+
+    /// <summary>Claims and runs chunks of generation <paramref name="gen"/> until none is left.</summary>
+    private void Work(long gen, int thread)
+    {
+        while (true)
+        {
+            long t = Volatile.Read(ref _ticket);
+            if (t >> 32 != gen || (int)t >= Volatile.Read(ref _chunks)) return;
+            if (Interlocked.CompareExchange(ref _ticket, t + 1, t) != t) continue;
+            // The claim succeeded, so this generation's job is still posted (it cannot finish without this chunk).
+            _job(_args, (int)t, _chunks, thread);
+            Interlocked.Increment(ref _done);
+        }
     }
 
     private void Worker(object? state)
     {
         int index = (int)state!;
-        int seen = Volatile.Read(ref _generation);
+        long seen = Volatile.Read(ref _ticket) >> 32;
         while (true)
         {
             long start = Stopwatch.GetTimestamp();
             int spins = 0;
-            int g;
-            while ((g = Volatile.Read(ref _generation)) == seen)
+            long g;
+            while ((g = Volatile.Read(ref _ticket) >> 32) == seen)
             {
                 if (_stop) return;
                 Thread.SpinWait(8);
@@ -83,7 +104,7 @@ public sealed unsafe class WorkerPool : IDisposable
                     lock (_gate)
                     {
                         Interlocked.Increment(ref _sleepers);
-                        if (Volatile.Read(ref _generation) == seen && !_stop) Monitor.Wait(_gate);
+                        if (Volatile.Read(ref _ticket) >> 32 == seen && !_stop) Monitor.Wait(_gate);
                         Interlocked.Decrement(ref _sleepers);
                     }
                     start = Stopwatch.GetTimestamp();
@@ -91,17 +112,16 @@ public sealed unsafe class WorkerPool : IDisposable
             }
             seen = g;
             if (_stop) return;
-            _job(_args, index, Threads);
-            Interlocked.Decrement(ref _pending);
+            Work(g, index);
         }
     }
 
-    /// <summary>Stops the workers.</summary>
+    /// <summary>Stops the workers and frees the scratch.</summary>
     public void Dispose()
     {
         _stop = true;
         lock (_gate) Monitor.PulseAll(_gate);
         foreach (var t in _workers) t.Join();
-        if (_scratch != null) System.Runtime.InteropServices.NativeMemory.AlignedFree(_scratch);
+        if (_scratch != null) NativeMemory.AlignedFree(_scratch);
     }
 }

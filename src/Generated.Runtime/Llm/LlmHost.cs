@@ -50,7 +50,7 @@ public static unsafe class LlmHost
     {
         long t0 = Stopwatch.GetTimestamp();
         string prompt = "";
-        int n = 256, threads = Environment.ProcessorCount, topK = 40;
+        int n = 256, threads = Environment.ProcessorCount, topK = 40, promptTokens = 0;
         float temp = 0.8f, topP = 0.95f, minP = 0.05f, repeat = 1.0f;
         ulong seed = 0;
         bool interactive = false, info = false;
@@ -71,10 +71,12 @@ public static unsafe class LlmHost
                 case "--seed": seed = ulong.Parse(Next(), ci); break;
                 case "-t": case "--threads": threads = int.Parse(Next(), ci); break;
                 case "-i": case "--interactive": interactive = true; break;
+                case "--prompt-tokens": promptTokens = int.Parse(Next(), ci); break;
                 case "--info": info = true; break;
                 case "-h":
                 case "--help":
-                    Console.WriteLine("usage: NAME [-p PROMPT] [-n N] [--temp T] [--top-k K] [--top-p P] [--min-p P] [--repeat-penalty R] [--seed S] [--threads T] [-i] [--info]");
+                    Console.WriteLine("usage: NAME [-p PROMPT] [-n N] [--temp T] [--top-k K] [--top-p P] [--min-p P] [--repeat-penalty R] [--seed S] [--threads T] [-i] [--info] [--prompt-tokens N]");
+                    Console.WriteLine("  --prompt-tokens N: benchmark prompt of BOS and N-1 fixed token ids instead of -p text (measures prefill at an exact length)");
                     return 0;
                 default: throw new ArgumentException($"LLMAOT9012: unknown argument '{a}'; see --help");
             }
@@ -93,7 +95,14 @@ public static unsafe class LlmHost
         int lastToken = model.Tokenizer.Bos;
         do
         {
-            var stats = Generate(model, prompt, n, options, stdout, ref pos, ref lastToken, t0);
+            List<int>? ids = null;
+            if (promptTokens > 0)
+            {
+                ids = [model.Tokenizer.Bos];
+                for (int i = 1; i < promptTokens; i++) ids.Add(3 + (int)((i * 7919L) % Math.Max(1, mi.Vocab - 3)));
+                promptTokens = 0;
+            }
+            var stats = Generate(model, prompt, n, options, stdout, ref pos, ref lastToken, t0, ids);
             Console.Error.WriteLine(stats);
             if (!interactive) break;
             Console.Out.Flush();
@@ -108,14 +117,14 @@ public static unsafe class LlmHost
     /// One turn, with llama2.c's step semantics: the prompt (BOS first on a fresh context) is prefilled in one pass, then the
     /// model runs <paramref name="n"/> more positions, each on the token sampled from the previous logits; every sampled
     /// token is printed, so a turn prints n + 1 tokens (`-n 255` on an empty prompt is llama2.c's 256 steps). Generation stops
-    /// early at BOS or EOS, or at the end of the context.
+    /// early at BOS or EOS, or at the end of the context. <paramref name="promptTokens"/>, when given, replaces the encoded prompt.
     /// </summary>
-    public static string Generate(ILlmModel model, string prompt, int n, SamplerOptions options, Stream output, ref int pos, ref int lastToken, long startTimestamp)
+    public static string Generate(ILlmModel model, string prompt, int n, SamplerOptions options, Stream output, ref int pos, ref int lastToken, long startTimestamp, List<int>? promptTokens = null)
     {
         var tok = model.Tokenizer;
         var mi = model.Info;
         var sampler = new Sampler(mi.Vocab, options);
-        var tokens = tok.Encode(prompt, bos: pos == 0, eos: false);
+        var tokens = promptTokens ?? tok.Encode(prompt, bos: pos == 0, eos: false);
         if (tokens.Count == 0) tokens.Add(tok.Bos);
         if (pos + tokens.Count > mi.Context) throw new ArgumentException($"LLMAOT9030: the prompt ({tokens.Count} tokens) does not fit the context ({mi.Context - pos} positions left)");
         foreach (var t in tokens) sampler.Accept(t);

@@ -207,7 +207,7 @@ public static class LlmEmitter
             ("ropeSin", (long)ctx * c.HeadSize / 2, "sin table"), ("keyCache", (long)c.Layers * ctx * c.KvDim, "[layer, kvDim, pos]: keys transposed, so attention scores are contiguous FMAs"),
             ("k", c.KvDim, "this position's keys"),
             ("valueCache", (long)c.Layers * ctx * c.KvDim, "[layer, pos, kvDim]"),
-            ("xq", (maxN + 3) / 4, "the input of a matrix-vector product as int8 blocks (Q8_0/Q4_0 weights)"),
+            ("xq", (2L * maxN + 3) / 4, "the input of a matrix-vector product as int8 blocks, then the blocks' Q4_0 corrections (Q8_0/Q4_0 weights)"),
             ("xd", (maxN + 31) / 32, "scales of xq, one per 32"),
             ("px", (long)batch * c.Dim, "prompt: residual streams [PrefillBatch, Dim]"), ("pxb", (long)batch * c.Dim, "prompt: normalized inputs / attention outputs"),
             ("pxb2", (long)batch * c.Dim, "prompt: projection outputs"), ("pq", (long)batch * c.Dim, "prompt: queries"), ("pk", (long)batch * c.KvDim, "prompt: keys"),

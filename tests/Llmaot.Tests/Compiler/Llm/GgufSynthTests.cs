@@ -65,6 +65,44 @@ public unsafe class GgufSynthTests
         }
     }
 
+    [Theory]
+    [InlineData("f32", 1)]
+    [InlineData("q4_0", 2)]
+    [InlineData("q8_0", 2)]
+    public void Batched_prefill_matches_token_by_token_forward(string type, int threads)
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"llmaot-synth-{Guid.NewGuid():N}.gguf");
+        try
+        {
+            GgufSynth.Write(path, Tiny, GgufSynth.ParseType(type), seed: 11, context: 160);
+            var g = global::Llmaot.Compiler.Compile(path, new CompileOptions(), new EmitOptions { ClassName = "Lm", Name = "lm" });
+            using var loaded = InMemoryCompiler.Compile([g]);
+            using var a = (ILlmModel)Activator.CreateInstance(loaded.Assembly.GetType("Llmaot.Generated.Lm")!)!;
+            using var b = (ILlmModel)Activator.CreateInstance(loaded.Assembly.GetType("Llmaot.Generated.Lm")!)!;
+            a.Threads = threads;
+            // 70 tokens: two batches (64 + 6) after a 3-token start, so the second batch attends over the first one's cache.
+            var tokens = Enumerable.Range(0, 73).Select(i => 1 + (i * 37) % 511).ToArray();
+            a.Prefill(tokens.AsSpan(0, 3), 0);
+            float* la = a.Prefill(tokens.AsSpan(3), 3);
+            float* lb = null;
+            for (int i = 0; i < tokens.Length; i++) lb = b.Forward(tokens[i], i);
+            // Quantized weights: the prompt path multiplies widened weights by float activations, decoding by int8 activations.
+            double tol = type == "f32" ? 1e-4 : 0.05;
+            void Same(float* x, float* y, string what)
+            {
+                double scale = 0;
+                for (int i = 0; i < 512; i++) scale = Math.Max(scale, Math.Abs(y[i]));
+                for (int i = 0; i < 512; i++) Assert.True(Math.Abs(x[i] - y[i]) <= tol * (1 + scale), $"{what} logit {i}: {x[i]} vs {y[i]}");
+            }
+            Same(la, lb, "after prefill");
+            Same(a.Forward(7, tokens.Length), b.Forward(7, tokens.Length), "next token");
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
     [Fact]
     public void Same_seed_same_bytes_and_quantized_files_hold_the_same_weights()
     {

@@ -1,0 +1,135 @@
+using System.Runtime.Intrinsics.X86;
+using Llmaot.Runtime.Kernels;
+
+namespace Llmaot.Tests.Runtime.Kernels;
+
+/// <summary>The language-model kernels against their float references: int8-activation dot products, tile widening, the pool.</summary>
+public unsafe class LlmKernelTests
+{
+    private static float[] Randn(int n, int seed, float std = 1f)
+    {
+        var r = new Random(seed);
+        var a = new float[n];
+        for (int i = 0; i < n; i++) a[i] = (float)(Math.Sqrt(-2 * Math.Log(1 - r.NextDouble())) * Math.Cos(2 * Math.PI * r.NextDouble())) * std;
+        return a;
+    }
+
+    [Theory]
+    [InlineData(true, 96, 37)]
+    [InlineData(false, 96, 37)]
+    [InlineData(true, 2048, 9)]
+    [InlineData(false, 2048, 9)]
+    public void Int8_activation_dot_products_match_the_float_path_and_the_scalar_reference(bool q8, int n, int rows)
+    {
+        var wf = Randn(rows * n, 1, 0.02f);
+        var x = Randn(n, 2);
+        int blockBytes = q8 ? 34 : 18;
+        var w = new byte[rows * n / 32 * blockBytes];
+        var xq = new sbyte[2 * n];
+        var xd = new float[n / 32];
+        float[] yFloat = new float[rows], yInt = new float[rows], yScalar = new float[rows];
+        fixed (float* pwf = wf, px = x, pd = xd, py0 = yFloat, py1 = yInt, py2 = yScalar)
+        fixed (byte* pw = w)
+        fixed (sbyte* pq = xq)
+        {
+            if (q8) BlockQuant.QuantizeQ8_0(pwf, pw, wf.Length); else BlockQuant.QuantizeQ4_0(pwf, pw, wf.Length);
+            BlockQuant.QuantizeActivations(px, pq, pd, n);
+            for (int i = 0; i < n; i++) Assert.True(Math.Abs(pq[i] * pd[i / 32] - x[i]) <= pd[i / 32] * 0.5001f, $"x[{i}]");
+            if (q8)
+            {
+                BlockQuant.MatVecQ8_0(pw, px, py0, n, 0, rows);
+                BlockQuant.MatVecQ8_0Q8(pw, pq, pd, py1, n, 0, rows);
+                BlockQuant.MatVecQ8_0Q8Scalar(pw, pq, pd, py2, n, 0, rows);
+            }
+            else
+            {
+                BlockQuant.MatVecQ4_0(pw, px, py0, n, 0, rows);
+                BlockQuant.MatVecQ4_0Q8(pw, pq, pd, py1, n, 0, rows);
+                BlockQuant.MatVecQ4_0Q8Scalar(pw, pq, pd, py2, n, 0, rows);
+            }
+        }
+        // The SIMD and scalar integer paths differ only in float summation order; against the float-activation reference the
+        // difference is the int8 rounding of x: |Σ w·(x - x̂)| ≤ Σ|w|·d/2, a few percent of the output scale here.
+        double scale = Math.Sqrt(yFloat.Select(v => (double)v * v).Average());
+        for (int i = 0; i < rows; i++)
+        {
+            Assert.True(Math.Abs(yInt[i] - yScalar[i]) <= 1e-5 * scale + 1e-5 * Math.Abs(yScalar[i]), $"row {i}: {yInt[i]} vs scalar {yScalar[i]}");
+            Assert.True(Math.Abs(yInt[i] - yFloat[i]) <= 0.03 * scale, $"row {i}: {yInt[i]} vs float {yFloat[i]} (scale {scale})");
+        }
+    }
+
+    [Fact]
+    public void Half_widening_is_exact_for_every_finite_half()
+    {
+        for (int b = 0; b < 65536; b++)
+        {
+            var h = BitConverter.UInt16BitsToHalf((ushort)b);
+            if (!Half.IsFinite(h)) continue;
+            Assert.Equal((float)h, BlockQuant.HalfToFloat(h));
+        }
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Dequantized_rows_match_the_scalar_dequantization(bool q8)
+    {
+        int n = 64, rows = 5;
+        var wf = Randn(rows * n, 3, 0.5f);
+        var w = new byte[rows * n / 32 * (q8 ? 34 : 18)];
+        var a = new float[rows * n];
+        var b = new float[3 * n];
+        fixed (float* pwf = wf, pa = a, pb = b)
+        fixed (byte* pw = w)
+        {
+            if (q8) BlockQuant.QuantizeQ8_0(pwf, pw, wf.Length); else BlockQuant.QuantizeQ4_0(pwf, pw, wf.Length);
+            if (q8) BlockQuant.DequantizeQ8_0(pw, pa, a.Length); else BlockQuant.DequantizeQ4_0(pw, pa, a.Length);
+            if (q8) BlockQuant.DequantizeRowsQ8_0(pw, pb, n, 1, 4); else BlockQuant.DequantizeRowsQ4_0(pw, pb, n, 1, 4);
+        }
+        for (int i = 0; i < 3 * n; i++) Assert.Equal(a[n + i], b[i]);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void Pool_products_match_single_thread_results(int threads)
+    {
+        int n = 256, rows = 300, tokens = 7;
+        var wf = Randn(rows * n, 4, 0.05f);
+        var x = Randn(tokens * n, 5);
+        var w4 = new byte[rows * n / 32 * 18];
+        var xq = new sbyte[2 * n];
+        var xd = new float[n / 32];
+        var y1 = new float[rows];
+        var y2 = new float[rows];
+        var ym = new float[tokens * rows];
+        var yr = new float[rows];
+        using var pool = new WorkerPool(threads, LlmParallel.ScratchFloats * 4);
+        fixed (float* pwf = wf, px = x, pd = xd, p1 = y1, p2 = y2, pm = ym, pr = yr)
+        fixed (byte* pw = w4)
+        fixed (sbyte* pq = xq)
+        {
+            BlockQuant.QuantizeQ4_0(pwf, pw, wf.Length);
+            for (int rep = 0; rep < 20; rep++)
+            {
+                LlmParallel.MatVec(pool, WeightFormat.Q4_0, n, px, pq, pd, pw, p1, 100, pw + 100 * (n / 32) * 18, p1 + 100, 150, pw + 250 * (n / 32) * 18, p1 + 250, 50);
+                BlockQuant.MatVecQ4_0Q8(pw, pq, pd, p2, n, 0, rows);
+                for (int i = 0; i < rows; i++) Assert.Equal(y2[i], y1[i]);
+            }
+            // Prompt products: GEMM over widened tiles against per-token float matrix-vector products.
+            LlmParallel.MatMul(pool, WeightFormat.Q4_0, tokens, n, px, pw, rows, pm, rows);
+            for (int t = 0; t < tokens; t++)
+            {
+                BlockQuant.MatVecQ4_0(pw, px + t * n, pr, n, 0, rows);
+                for (int i = 0; i < rows; i++) Assert.True(Math.Abs(ym[t * rows + i] - yr[i]) <= 1e-4f * (1 + Math.Abs(yr[i])), $"t {t} row {i}");
+            }
+            LlmParallel.MatMul(pool, WeightFormat.F32, tokens, n, px, (byte*)pwf, rows, pm, rows);
+            for (int t = 0; t < tokens; t++)
+            {
+                Transformer.MatVec(pwf, px + t * n, pr, n, 0, rows);
+                for (int i = 0; i < rows; i++) Assert.True(Math.Abs(ym[t * rows + i] - yr[i]) <= 1e-4f * (1 + Math.Abs(yr[i])), $"f32 t {t} row {i}");
+            }
+        }
+    }
+}
