@@ -28,6 +28,12 @@ public enum ElementType
     Q5_K = 1011,
     /// <summary>ggml Q6_K: super-blocks of 256; 6.5625 bits per weight.</summary>
     Q6_K = 1012,
+    /// <summary>
+    /// com.microsoft MatMulNBits 4-bit weights with block size 32, no zero points (offset 8), as a decoder weight: per row
+    /// ceil(K/32) blocks of 16 bytes (element 2j in the low nibble of byte j, 2j+1 in the high nibble), then the float scales
+    /// [rows, blocks]; 5 bits per weight.
+    /// </summary>
+    MatMulNBits4 = 1020,
 }
 
 /// <summary>Traits of <see cref="ElementType"/>: sizes, names and the C# type used for storage.</summary>

@@ -13,6 +13,8 @@ public enum WeightFormat
     Q8_0,
     /// <summary>ggml Q4_0 blocks.</summary>
     Q4_0,
+    /// <summary>com.microsoft MatMulNBits 4-bit blocks of 32 with float scales after the blocks (see <see cref="NBits.MatVecRows4"/>).</summary>
+    NBits4,
 }
 
 /// <summary>Up to three matrix-vector products sharing one input vector, split by rows over a <see cref="WorkerPool"/>.</summary>
@@ -93,6 +95,13 @@ public static unsafe class LlmParallel
         byte* w0, float* y0, int rows0, byte* w1 = null, float* y1 = null, int rows1 = 0, byte* w2 = null, float* y2 = null, int rows2 = 0)
     {
         if (format is WeightFormat.Q8_0 or WeightFormat.Q4_0) BlockQuant.QuantizeActivations(x, xq, xd, n);
+        if (format == WeightFormat.NBits4)
+        {
+            // MatMulNBits rows read the input reordered to their nibble order, once per product, in the (idle) pool scratch
+            float* perm = (float*)pool.Scratch(0);
+            NBits.PermuteActivations4(x, perm, n, (n + 31) & ~31);
+            x = perm;
+        }
         MatVecJob j;
         j.Format = format; j.N = n; j.X = x; j.Xq = xq; j.Xd = xd;
         j.W0 = w0; j.Y0 = y0; j.Rows0 = rows0;
@@ -127,6 +136,7 @@ public static unsafe class LlmParallel
             case WeightFormat.F32: Transformer.MatVecF32(w, j->X, y, j->N, s, e); break;
             case WeightFormat.F16: Transformer.MatVecF16(w, j->X, y, j->N, s, e); break;
             case WeightFormat.Q8_0: BlockQuant.MatVecQ8_0Q8(w, j->Xq, j->Xd, y, j->N, s, e); break;
+            case WeightFormat.NBits4: NBits.MatVecRows4(w, j->X, y, j->N, rows, s, e); break;
             default: BlockQuant.MatVecQ4_0Q8(w, j->Xq, j->Xd, y, j->N, s, e); break;
         }
     }
@@ -167,6 +177,7 @@ public static unsafe class LlmParallel
             {
                 case WeightFormat.Q8_0: BlockQuant.DequantizeRowsQ8_0(j->W, tile, n, r, e); break;
                 case WeightFormat.Q4_0: BlockQuant.DequantizeRowsQ4_0(j->W, tile, n, r, e); break;
+                case WeightFormat.NBits4: NBits.DequantizeRows4(j->W, tile, n, rows, r, e); break;
                 default:
                     {
                         Half* h = (Half*)j->W + (long)r * n;

@@ -114,4 +114,32 @@ public static unsafe class NBits
             y[n] = sum;
         }
     }
+
+    /// <summary>
+    /// Rows [rowStart, rowEnd) of a decoder weight in <see cref="ElementType.MatMulNBits4"/> layout ([rows, ceil(k/32)] blocks of
+    /// 16 bytes, then [rows, ceil(k/32)] float scales, zero point 8) against activations permuted by <see cref="PermuteActivations4"/>.
+    /// </summary>
+    public static void MatVecRows4(byte* w, float* aPerm, float* y, int k, int rows, int rowStart, int rowEnd)
+    {
+        int kBlocks = (k + 31) / 32;
+        MatVec4(aPerm, w, (float*)(w + (long)rows * kBlocks * 16), null, y, kBlocks, 32, rowStart, rowEnd);
+    }
+
+    /// <summary>Widens rows [rowStart, rowEnd) of a <see cref="ElementType.MatMulNBits4"/> weight to floats dst[(row - rowStart)·k + i].</summary>
+    public static void DequantizeRows4(byte* w, float* dst, int k, int rows, int rowStart, int rowEnd)
+    {
+        int kBlocks = (k + 31) / 32;
+        float* scales = (float*)(w + (long)rows * kBlocks * 16);
+        for (int r = rowStart; r < rowEnd; r++)
+        {
+            byte* row = w + (long)r * kBlocks * 16;
+            float* o = dst + (long)(r - rowStart) * k;
+            for (int i = 0; i < k; i++)
+            {
+                byte v = row[(i >> 5) * 16 + ((i & 31) >> 1)];
+                int q = (i & 1) == 0 ? v & 0xF : v >> 4;
+                o[i] = (q - 8) * scales[(long)r * kBlocks + (i >> 5)];
+            }
+        }
+    }
 }

@@ -17,7 +17,8 @@ public static class LlmEmitter
     private static string Fmt(ElementType t) => t switch
     {
         ElementType.Float => "F32", ElementType.Float16 => "F16", ElementType.Q8_0 => "Q8_0", ElementType.Q4_0 => "Q4_0",
-        _ => throw new LlmaotException(Codes.UnsupportedType, $"weight format {t} is not supported by the decoder kernels yet (F32, F16, Q8_0, Q4_0 are)"),
+        ElementType.MatMulNBits4 => "NBits4",
+        _ => throw new LlmaotException(Codes.UnsupportedType, $"weight format {t} is not supported by the decoder kernels yet (F32, F16, Q8_0, Q4_0 and MatMulNBits 4-bit are)"),
     };
 
     /// <summary>
@@ -142,6 +143,8 @@ public static class LlmEmitter
                 throw new LlmaotException(Codes.UnsupportedType, $"{m.SourceName}: norm weight '{name}' must be F32");
             var (type, bytes) = Pack(t, quantize);
             Fmt(type);
+            if (type == ElementType.MatMulNBits4 && (name == "token_embd" || (t.Shape[1] + 31) / 32 * 32 > Runtime.Kernels.LlmParallel.ScratchFloats))
+                throw new LlmaotException(Codes.UnsupportedType, $"{m.SourceName}: '{name}' in MatMulNBits format can only be a projection with at most {Runtime.Kernels.LlmParallel.ScratchFloats} inputs");
             if (quantize != null && t.Shape.Length == 2 && type != ElementType.Q8_0 && type != ElementType.Q4_0) kept.Add($"{name} ({t.Shape[1]} per row)");
             types[name] = type;
             formats.Add(Fmt(type));

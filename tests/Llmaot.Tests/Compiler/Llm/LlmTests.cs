@@ -52,6 +52,20 @@ public unsafe class LlmTests
         using (loaded) Assert.Equal(Expected, Greedy(m, 255));
     }
 
+    [Theory]
+    [InlineData("stories260K.int4")]
+    [InlineData("stories260K.gqa")]
+    public void Onnx_int4_decoders_print_onnx_runtimes_greedy_text_byte_for_byte(string name)
+    {
+        // MatMulNBits (4-bit) projections and, in the gqa export, com.microsoft GroupQueryAttention/RotaryEmbedding/SkipSimplifiedLayerNorm
+        using var m = Load(SharedData.File($"models/onnx-llm/{name}.onnx"), SharedData.File("models/llama2c/tok512.bin"), null, out var loaded);
+        using (loaded)
+        {
+            Assert.Contains("NBits4", m.Info.WeightFormat);
+            Assert.Equal(File.ReadAllText(SharedData.File($"models/onnx-llm/{name}.ort-greedy256.txt")), Greedy(m, 255));
+        }
+    }
+
     [Fact]
     public void Gguf_metadata_and_tensors_are_read()
     {
