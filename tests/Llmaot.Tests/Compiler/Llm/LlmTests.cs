@@ -66,6 +66,27 @@ public unsafe class LlmTests
         }
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void Onnx_int4_prefill_matches_token_by_token_forward(int threads)
+    {
+        // The prompt path widens MatMulNBits rows a tile at a time; decoding reads the packed blocks. Both are float math.
+        string path = SharedData.File("models/onnx-llm/stories260K.int4.onnx"), tok = SharedData.File("models/llama2c/tok512.bin");
+        using var a = Load(path, tok, null, out var la);
+        using var b = Load(path, tok, null, out var lb);
+        using (la)
+        using (lb)
+        {
+            a.Threads = threads;
+            var tokens = Enumerable.Range(0, 75).Select(i => 1 + (i * 37) % 511).ToArray();
+            float* pa = a.Prefill(tokens, 0);
+            float* pb = null;
+            for (int i = 0; i < tokens.Length; i++) pb = b.Forward(tokens[i], i);
+            for (int i = 0; i < 512; i++) Assert.True(Math.Abs(pa[i] - pb[i]) <= 1e-3 + 1e-3 * Math.Abs(pb[i]), $"logit {i}: {pa[i]} vs {pb[i]}");
+        }
+    }
+
     [Fact]
     public void Gguf_metadata_and_tensors_are_read()
     {
