@@ -8,6 +8,8 @@ namespace Llmaot.Runtime.Llm;
 /// pair whose concatenation is a vocabulary piece with the highest score. Decoding strips the leading space of the
 /// first piece after BOS and turns &lt;0xXX&gt; pieces into raw bytes.
 /// Built once at start-up from the vocabulary embedded in the model; encoding allocates, the decode loop does not.
+/// A byte-level BPE vocabulary (GPT-2 style, <see cref="FromGpt2"/>) encodes instead by splitting the text with GPT-2's
+/// pre-tokenizer, starting each piece from its UTF-8 bytes and merging the adjacent pair of lowest merge rank.
 /// </summary>
 public sealed class Tokenizer
 {
@@ -15,6 +17,16 @@ public sealed class Tokenizer
     private readonly float[] _scores;
     private readonly Dictionary<string, int> _lookup;
     private readonly byte[][] _bytePieces;
+    // byte-level BPE: (left id, right id) -> merge index (its rank); merge index -> the merged id; the id of each byte
+    private Dictionary<long, int>? _mergeRank;
+    private int[]? _mergeResult;
+    private int[]? _byteIds;
+
+    /// <summary>Whether <see cref="Encode"/> puts BOS first when asked to (false for vocabularies whose models start without it).</summary>
+    public bool AddBos { get; private init; } = true;
+
+    /// <summary>True for a byte-level BPE (GPT-2 style) vocabulary.</summary>
+    public bool ByteLevel => _mergeRank != null;
 
     /// <summary>Beginning-of-sequence id.</summary>
     public int Bos { get; }
@@ -62,6 +74,94 @@ public sealed class Tokenizer
         return (pieces, scores);
     }
 
+    /// <summary>
+    /// A byte-level BPE tokenizer: the vocabulary in llama2.c's layout (pieces as raw bytes, scores unused) and the merges as
+    /// int32 count, then (left id, right id, merged id) per merge in rank order.
+    /// </summary>
+    public static Tokenizer FromGpt2(ReadOnlySpan<byte> vocab, ReadOnlySpan<byte> merges, int vocabSize, int bos, int eos, bool addBos)
+    {
+        var (pieces, scores) = ReadLlama2c(vocab, vocabSize);
+        var t = new Tokenizer(pieces, scores, bos, eos) { AddBos = addBos };
+        int count = BitConverter.ToInt32(merges);
+        if (count < 0 || merges.Length < 4 + 12L * count) throw new InvalidDataException("LLMAOT0002: merges are truncated");
+        t._mergeRank = new Dictionary<long, int>(count);
+        t._mergeResult = new int[count];
+        for (int i = 0; i < count; i++)
+        {
+            var m = merges.Slice(4 + 12 * i, 12);
+            int a = BitConverter.ToInt32(m), b = BitConverter.ToInt32(m[4..]), r = BitConverter.ToInt32(m[8..]);
+            if ((uint)a >= vocabSize || (uint)b >= vocabSize || (uint)r >= vocabSize) throw new InvalidDataException("LLMAOT0002: a merge names a token outside the vocabulary");
+            t._mergeRank.TryAdd(Pair(a, b), i);
+            t._mergeResult[i] = r;
+        }
+        t._byteIds = new int[256];
+        for (int b = 0; b < 256; b++)
+            t._byteIds[b] = t._lookup.TryGetValue(Latin1([(byte)b]), out int id) ? id
+                : throw new InvalidDataException($"LLMAOT0002: the byte-level vocabulary has no token for byte 0x{b:X2}");
+        return t;
+    }
+
+    private static long Pair(int a, int b) => (long)a << 32 | (uint)b;
+
+    /// <summary>
+    /// GPT-2's pre-tokenizer, <c>'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+</c>, as a scanner:
+    /// the length of the piece that starts at <paramref name="i"/> (UTF-16 code units, classified as .NET's regex does).
+    /// </summary>
+    public static int PreTokenLength(ReadOnlySpan<char> text, int i)
+    {
+        char c = text[i];
+        if (c == '\'' && i + 1 < text.Length)
+        {
+            char d = text[i + 1];
+            if (d is 's' or 't' or 'm' or 'd') return 2;
+            if (i + 2 < text.Length && (d, text[i + 2]) is ('r', 'e') or ('v', 'e') or ('l', 'l')) return 3;
+        }
+        int start = i;
+        if (c == ' ' && i + 1 < text.Length && !char.IsWhiteSpace(text[i + 1])) c = text[++i];
+        if (!char.IsWhiteSpace(c))
+        {
+            int kind = Kind(c);
+            while (i < text.Length && !char.IsWhiteSpace(text[i]) && Kind(text[i]) == kind) i++;
+            return i - start;
+        }
+        int end = i;
+        while (end < text.Length && char.IsWhiteSpace(text[end])) end++;
+        // \s+(?!\S): a run at the end of the text, or all but its last character before a non-space; else one character (\s+)
+        return end == text.Length ? end - start : Math.Max(1, end - start - 1);
+    }
+
+    // 1 letter, 2 number, 3 anything else (not whitespace)
+    private static int Kind(char c) => char.IsLetter(c) ? 1 : char.IsNumber(c) ? 2 : 3;
+
+    private List<int> EncodeByteLevel(string text, bool bos, bool eos)
+    {
+        var tokens = new List<int>();
+        if (bos && AddBos) tokens.Add(Bos);
+        var word = new List<int>();
+        var utf8 = new byte[Encoding.UTF8.GetMaxByteCount(Math.Min(text.Length, 256))];
+        for (int i = 0; i < text.Length;)
+        {
+            int len = PreTokenLength(text, i);
+            if (Encoding.UTF8.GetMaxByteCount(len) > utf8.Length) utf8 = new byte[Encoding.UTF8.GetMaxByteCount(len)];
+            int n = Encoding.UTF8.GetBytes(text.AsSpan(i, len), utf8);
+            i += len;
+            word.Clear();
+            for (int k = 0; k < n; k++) word.Add(_byteIds![utf8[k]]);
+            while (word.Count > 1)
+            {
+                int best = int.MaxValue, at = -1;
+                for (int k = 0; k + 1 < word.Count; k++)
+                    if (_mergeRank!.TryGetValue(Pair(word[k], word[k + 1]), out int rank) && rank < best) { best = rank; at = k; }
+                if (at < 0) break;
+                word[at] = _mergeResult![best];
+                word.RemoveAt(at + 1);
+            }
+            tokens.AddRange(word);
+        }
+        if (eos) tokens.Add(Eos);
+        return tokens;
+    }
+
     /// <summary>The bytes of a piece.</summary>
     public ReadOnlySpan<byte> Piece(int id) => _pieces[id];
 
@@ -71,6 +171,7 @@ public sealed class Tokenizer
     /// <summary>Encodes text like llama2.c's encode(): optional BOS, a dummy-prefix space piece when the text is not empty, then BPE merges.</summary>
     public List<int> Encode(string text, bool bos, bool eos)
     {
+        if (ByteLevel) return EncodeByteLevel(text, bos, eos);
         var tokens = new List<int>();
         if (bos) tokens.Add(Bos);
         if (text.Length > 0 && _lookup.TryGetValue(" ", out int space)) tokens.Add(space);
@@ -121,6 +222,7 @@ public sealed class Tokenizer
     public ReadOnlySpan<byte> Decode(int prev, int token)
     {
         ReadOnlySpan<byte> piece = _pieces[token];
+        if (ByteLevel) return piece;
         if (prev == Bos && piece.Length > 0 && piece[0] == (byte)' ') piece = piece[1..];
         if (piece.Length == 6 && piece[0] == '<' && piece[1] == '0' && piece[2] == 'x' && piece[5] == '>'
             && IsHex(piece[3]) && IsHex(piece[4]))

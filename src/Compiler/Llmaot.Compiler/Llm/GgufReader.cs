@@ -205,8 +205,58 @@ public static class GgufReader
     {
         if (!g.Metadata.TryGetValue("tokenizer.ggml.tokens", out var tv) || tv is not object[] toks) return null;
         string kind = g.Get("tokenizer.ggml.model", "llama");
+        if (kind == "gpt2") return ByteLevelVocab(g, toks);
         var scores = g.Metadata.TryGetValue("tokenizer.ggml.scores", out var sv) && sv is object[] sa ? sa.Select(Convert.ToSingle).ToArray() : new float[toks.Length];
         var pieces = toks.Select(t => Encoding.UTF8.GetBytes(kind == "llama" ? ((string)t).Replace('\u2581', ' ') : (string)t)).ToArray();
         return new LlmVocab(pieces, scores, g.Get("tokenizer.ggml.bos_token_id", 1), g.Get("tokenizer.ggml.eos_token_id", 2), kind);
+    }
+
+    /// <summary>
+    /// GPT-2's byte-to-unicode table: bytes '!'..'~', '¡'..'¬', '®'..'ÿ' stand for themselves, the other 68 bytes (controls,
+    /// space, DEL, NBSP, soft hyphen) for U+0100 upwards in byte order. Byte-level BPE vocabularies spell tokens with it.
+    /// </summary>
+    public static char[] ByteToUnicode()
+    {
+        var map = new char[256];
+        int next = 256;
+        for (int b = 0; b < 256; b++)
+            map[b] = b is >= '!' and <= '~' or >= 0xA1 and <= 0xAC or >= 0xAE and <= 0xFF ? (char)b : (char)next++;
+        return map;
+    }
+
+    /// <summary>A GPT-2 style vocabulary (tokenizer.ggml.model = gpt2): tokens turned back into raw bytes, merges into id triples.</summary>
+    private static LlmVocab ByteLevelVocab(GgufFile g, object[] toks)
+    {
+        var inverse = new Dictionary<char, byte>();
+        var map = ByteToUnicode();
+        for (int b = 0; b < 256; b++) inverse[map[b]] = (byte)b;
+        var ids = new Dictionary<string, int>(toks.Length, StringComparer.Ordinal);
+        var pieces = new byte[toks.Length][];
+        for (int i = 0; i < toks.Length; i++)
+        {
+            string t = (string)toks[i];
+            ids.TryAdd(t, i);
+            // special tokens (e.g. <|endoftext|>) may use characters outside the table: those keep their UTF-8 bytes
+            pieces[i] = t.All(inverse.ContainsKey) ? t.Select(c => inverse[c]).ToArray() : Encoding.UTF8.GetBytes(t);
+        }
+        var merges = new List<(int, int, int)>();
+        if (g.Metadata.TryGetValue("tokenizer.ggml.merges", out var mv) && mv is object[] ma)
+            foreach (string line in ma.Cast<string>())
+            {
+                int sp = line.IndexOf(' ', 1);
+                string a = sp > 0 ? line[..sp] : "", b = sp > 0 ? line[(sp + 1)..] : "";
+                if (!ids.TryGetValue(a, out int ia) || !ids.TryGetValue(b, out int ib) || !ids.TryGetValue(a + b, out int im))
+                    throw new LlmaotException(Codes.MalformedModel, $"GGUF merge '{line}' names tokens that are not in tokenizer.ggml.tokens; the vocabulary is inconsistent");
+                merges.Add((ia, ib, im));
+            }
+        for (int b = 0; b < 256; b++)
+            if (!ids.ContainsKey(map[b].ToString()))
+                throw new LlmaotException(Codes.MalformedModel, $"the byte-level vocabulary has no token for byte 0x{b:X2} ('{map[b]}'); it cannot encode arbitrary text");
+        int eos = g.Get("tokenizer.ggml.eos_token_id", ids.GetValueOrDefault("<|endoftext|>", 0));
+        return new LlmVocab(pieces, new float[toks.Length], g.Get("tokenizer.ggml.bos_token_id", eos), eos, "gpt2")
+        {
+            Merges = merges.ToArray(),
+            AddBos = g.Get("tokenizer.ggml.add_bos_token", false),
+        };
     }
 }

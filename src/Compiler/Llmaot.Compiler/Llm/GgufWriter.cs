@@ -144,7 +144,12 @@ public sealed record SynthShape(string Name, int Dim, int Layers, int Heads, int
 /// </summary>
 public static class GgufSynth
 {
-    public static void Write(string path, SynthShape s, ElementType type, ulong seed = 1, int context = 2048)
+    /// <summary>
+    /// Writes the model; <paramref name="byteLevel"/>, when given, replaces the SentencePiece vocabulary with a GPT-2 style one
+    /// (tokenizer.ggml.model = gpt2: tokens spelled with the byte-to-unicode table, merges "left right"; its last token is the
+    /// end-of-text token); its token count must be the shape's vocabulary.
+    /// </summary>
+    public static void Write(string path, SynthShape s, ElementType type, ulong seed = 1, int context = 2048, (string[] Tokens, string[] Merges)? byteLevel = null)
     {
         if (type is not (ElementType.Float or ElementType.Q8_0 or ElementType.Q4_0))
             throw new LlmaotException(Codes.BadOption, $"synthetic models are F32, Q8_0 or Q4_0, not {type}");
@@ -161,13 +166,26 @@ public static class GgufSynth
         g.Add("llama.rope.dimension_count", (uint)(s.Dim / s.Heads));
         g.Add("llama.rope.freq_base", 10000f);
         g.Add("llama.attention.layer_norm_rms_epsilon", 1e-5f);
-        var (tokens, scores, kinds) = Vocabulary(s.Vocab);
-        g.Add("tokenizer.ggml.model", "llama");
-        g.Add("tokenizer.ggml.tokens", tokens);
-        g.Add("tokenizer.ggml.scores", scores);
-        g.Add("tokenizer.ggml.token_type", kinds);
-        g.Add("tokenizer.ggml.bos_token_id", 1u);
-        g.Add("tokenizer.ggml.eos_token_id", 2u);
+        if (byteLevel is { } bl)
+        {
+            if (bl.Tokens.Length != s.Vocab) throw new LlmaotException(Codes.BadOption, $"the byte-level vocabulary has {bl.Tokens.Length} tokens, the shape {s.Vocab}");
+            g.Add("tokenizer.ggml.model", "gpt2");
+            g.Add("tokenizer.ggml.tokens", bl.Tokens);
+            g.Add("tokenizer.ggml.merges", bl.Merges);
+            g.Add("tokenizer.ggml.token_type", bl.Tokens.Select((_, i) => i == bl.Tokens.Length - 1 ? 3 : 1).ToArray());
+            g.Add("tokenizer.ggml.bos_token_id", (uint)(bl.Tokens.Length - 1));
+            g.Add("tokenizer.ggml.eos_token_id", (uint)(bl.Tokens.Length - 1));
+        }
+        else
+        {
+            var (tokens, scores, kinds) = Vocabulary(s.Vocab);
+            g.Add("tokenizer.ggml.model", "llama");
+            g.Add("tokenizer.ggml.tokens", tokens);
+            g.Add("tokenizer.ggml.scores", scores);
+            g.Add("tokenizer.ggml.token_type", kinds);
+            g.Add("tokenizer.ggml.bos_token_id", 1u);
+            g.Add("tokenizer.ggml.eos_token_id", 2u);
+        }
         int kv = s.KvHeads * (s.Dim / s.Heads);
         float proj = 0.02f / MathF.Sqrt(2 * s.Layers);
         ulong id = 0;

@@ -163,6 +163,8 @@ public static class LlmEmitter
         }
         bw.Flush();
         Add("vocab", vocabBytes.ToArray());
+        var merges = m.Vocab.Merges;
+        if (merges != null) Add("merges", MergeBytes(merges));
         var weights = blob.ToArray();
 
         string T(string name) => Fmt(types[name]);
@@ -228,6 +230,7 @@ public static class LlmEmitter
         foreach (var (name, off) in offsets.OrderBy(k => k.Value).ThenBy(k => k.Key, StringComparer.Ordinal))
             w.Line($"private const long W_{Lit.Ident(name)} = {off};{(name == "output" && c.TiedOutput ? " // tied to token_embd" : "")}");
         w.Line($"private const int VocabBytes = {vocabBytes.Length};");
+        if (merges != null) w.Line($"private const int MergesBytes = {4 + 12L * merges.Length};");
         w.Line();
         w.Line("private readonly Arena _arena;");
         w.Line("private readonly WeightBlob _weights;");
@@ -242,7 +245,9 @@ public static class LlmEmitter
         w.Open($"public {cls}(WeightBlob weights)");
         w.Line("_weights = weights;");
         w.Line("_arena = new Arena(StateBytes);");
-        w.Line("_tokenizer = Tokenizer.FromLlama2c(new ReadOnlySpan<byte>(_weights.Pointer + W_vocab, VocabBytes), Vocab);");
+        if (merges != null)
+            w.Line($"_tokenizer = Tokenizer.FromGpt2(new ReadOnlySpan<byte>(_weights.Pointer + W_vocab, VocabBytes), new ReadOnlySpan<byte>(_weights.Pointer + W_merges, MergesBytes), Vocab, bos: {m.Vocab.Bos}, eos: {m.Vocab.Eos}, addBos: {(m.Vocab.AddBos ? "true" : "false")});");
+        else w.Line("_tokenizer = Tokenizer.FromLlama2c(new ReadOnlySpan<byte>(_weights.Pointer + W_vocab, VocabBytes), Vocab);");
         w.Line("float* s = (float*)_arena.Base;");
         w.Line("Transformer.RopeTable(s + S_ropeCos, s + S_ropeSin, Context, HeadSize, RopeTheta);");
         w.Close();
@@ -330,5 +335,19 @@ public static class LlmEmitter
             Options = o,
             IsLanguageModel = true,
         };
+    }
+
+    /// <summary>Byte-level BPE merges as the runtime reads them: int32 count, then (left, right, merged) int32 ids per merge.</summary>
+    private static byte[] MergeBytes((int Left, int Right, int Merged)[] merges)
+    {
+        var bytes = new byte[4 + 12L * merges.Length];
+        BitConverter.TryWriteBytes(bytes, merges.Length);
+        for (int i = 0; i < merges.Length; i++)
+        {
+            BitConverter.TryWriteBytes(bytes.AsSpan(4 + 12 * i), merges[i].Left);
+            BitConverter.TryWriteBytes(bytes.AsSpan(8 + 12 * i), merges[i].Right);
+            BitConverter.TryWriteBytes(bytes.AsSpan(12 + 12 * i), merges[i].Merged);
+        }
+        return bytes;
     }
 }

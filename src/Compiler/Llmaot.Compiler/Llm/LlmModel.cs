@@ -18,8 +18,18 @@ public sealed record LlmTensor(string Name, ElementType Type, long[] Shape, Tens
     public long Count => Shape.Aggregate(1L, (a, b) => a * b);
 }
 
-/// <summary>The vocabulary: pieces as UTF-8 bytes, merge scores, special ids, and the tokenizer flavour.</summary>
-public sealed record LlmVocab(byte[][] Pieces, float[] Scores, int Bos, int Eos, string Kind);
+/// <summary>
+/// The vocabulary: pieces as UTF-8 bytes, merge scores, special ids, and the tokenizer flavour ("llama": SentencePiece-style
+/// merges by score; "gpt2": byte-level BPE with <see cref="Merges"/>, pieces as raw bytes).
+/// </summary>
+public sealed record LlmVocab(byte[][] Pieces, float[] Scores, int Bos, int Eos, string Kind)
+{
+    /// <summary>Byte-level BPE merges in rank order: (left id, right id, merged id).</summary>
+    public (int Left, int Right, int Merged)[]? Merges { get; init; }
+
+    /// <summary>Whether a prompt starts with BOS.</summary>
+    public bool AddBos { get; init; } = true;
+}
 
 /// <summary>
 /// A decoder-only language model read from a checkpoint (llama2.c .bin or GGUF): configuration, weights by canonical
