@@ -134,6 +134,51 @@ public class NativeAotTests
         Assert.True(doc.RootElement.GetProperty("decode_tok_s").GetDouble() > 0);
     }
 
+    private static (int Code, string Out, string Err) ExecWithInput(string file, string workDir, string stdin, params string[] args)
+    {
+        var psi = new ProcessStartInfo(file) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = workDir };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var o = p.StandardOutput.ReadToEndAsync();
+        var e = p.StandardError.ReadToEndAsync();
+        p.StandardInput.Write(stdin);
+        p.StandardInput.Close(); // EOF
+        if (!p.WaitForExit(TimeSpan.FromMinutes(2))) { p.Kill(true); throw new TimeoutException($"{file} {string.Join(" ", args)} did not exit after stdin closed"); }
+        return (p.ExitCode, o.Result, e.Result);
+    }
+
+    [Fact]
+    public void Int4_onnx_decoder_binary_prints_ort_greedy_text_and_chats_until_eof()
+    {
+        // MatMulNBits 4-bit weights through the text-generator path: the binary's greedy text is ONNX Runtime's.
+        string outDir = SharedData.TempDir("e2e-llm-int4");
+        string tok = SharedData.File("models/llama2c/tok512.bin");
+        var (code, o, e) = Exec(Path.Combine(SharedData.RepoRoot, "llmaot"), SharedData.RepoRoot,
+            "build", SharedData.File("models/onnx-llm/stories260K.int4.onnx"), "-o", outDir, "--tokenizer", tok);
+        Assert.True(code == 0, o + e);
+        string exe = Path.Combine(outDir, "stories260K.int4");
+        var (rc, text, stats) = Exec(exe, outDir, "--temp", "0", "-n", "255", "--threads", "1");
+        Assert.True(rc == 0, stats);
+        Assert.Equal(File.ReadAllText(SharedData.File("models/onnx-llm/stories260K.int4.ort-greedy256.txt")), text);
+
+        // Interactive mode: the first turn is the -p prompt, then one turn per stdin line; the process exits at EOF.
+        string[] common = ["--temp", "0", "-n", "20", "--threads", "1", "-p", "Once upon a time"];
+        var (r1, first, _) = Exec(exe, outDir, common);
+        Assert.Equal(0, r1);
+        string[] lines = ["Lily went to the park", "The dog"];
+        var (ri, chat, chatErr) = ExecWithInput(exe, outDir, string.Join("\n", lines) + "\n", [.. common, "-i"]);
+        Assert.True(ri == 0, chatErr);
+        Assert.StartsWith(first, chat);
+        Assert.True(chat.Length > first.Length + 10, $"no replies after the first turn: '{chat}'");
+        var turns = chatErr.Split('\n').Select(l => l.TrimStart('>', ' ')).Where(l => l.StartsWith('{')).Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal(3, turns.Count);
+        var tokenizer = global::Llmaot.Runtime.Llm.Tokenizer.FromLlama2c(File.ReadAllBytes(tok), 512);
+        Assert.Equal(tokenizer.Encode("Once upon a time", bos: true, eos: false).Count, turns[0].GetProperty("prompt_tokens").GetInt32());
+        for (int i = 0; i < lines.Length; i++)
+            Assert.Equal(tokenizer.Encode(lines[i], bos: false, eos: false).Count, turns[i + 1].GetProperty("prompt_tokens").GetInt32());
+        Assert.All(turns, t => Assert.InRange(t.GetProperty("generated_tokens").GetInt32(), 1, 21));
+    }
+
     [Fact]
     public void Weights_file_mode_and_emit_source()
     {
