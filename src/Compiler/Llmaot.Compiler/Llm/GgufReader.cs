@@ -161,15 +161,20 @@ public static class GgufReader
         _ => throw new LlmaotException(Codes.UnsupportedType, $"'{path}': tensor '{name}' has ggml type {t}, which llmaot does not support (F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K are)"),
     };
 
-    /// <summary>Reads a llama-architecture GGUF into an <see cref="LlmModel"/>.</summary>
+    /// <summary>
+    /// Reads a llama-family GGUF into an <see cref="LlmModel"/>: llama; qwen2 (biases on the Q/K/V projections); phi3 (fused
+    /// attn_qkv and gate+up ffn_up, split here by rows). qwen2 and phi3 rotate the two halves of each head (NeoX RoPE): their
+    /// Q/K rows (and biases) are reordered per head so the interleaved RoPE of the decoder kernels computes the same thing.
+    /// Rows move whole, so quantized blocks stay as they are.
+    /// </summary>
     public static LlmModel ReadLlama(string path)
     {
         var g = Parse(path);
         try
         {
             string arch = g.Get("general.architecture", "llama");
-            if (arch != "llama")
-                throw new LlmaotException(Codes.UnsupportedOp, $"'{path}': architecture '{arch}' is not supported yet (llama is)");
+            if (arch is not ("llama" or "qwen2" or "phi3"))
+                throw new LlmaotException(Codes.UnsupportedOp, $"'{path}': architecture '{arch}' is not supported yet (llama, qwen2 and phi3 are)");
             var tensors = new Dictionary<string, LlmTensor>(StringComparer.Ordinal);
             foreach (var (name, type, dims, off) in g.TensorInfos)
             {
@@ -184,6 +189,7 @@ public static class GgufReader
             int vocab = (int)emb.Shape[0];
             bool tied = !tensors.ContainsKey("output");
             if (tied) tensors["output"] = emb with { Name = "output" };
+            if (arch != "llama") ToLlamaLayout(path, arch, g, tensors, dim, heads, g.Get($"{arch}.attention.head_count_kv", heads), g.Require<int>($"{arch}.block_count"));
             var cfg = new LlmConfig(arch, dim, g.Require<int>($"{arch}.feed_forward_length"), g.Require<int>($"{arch}.block_count"), heads,
                 g.Get($"{arch}.attention.head_count_kv", heads), vocab, g.Get($"{arch}.context_length", 2048),
                 g.Get($"{arch}.rope.freq_base", 10000f), g.Get($"{arch}.attention.layer_norm_rms_epsilon", 1e-5f), tied);
@@ -258,5 +264,74 @@ public static class GgufReader
             Merges = merges.ToArray(),
             AddBos = g.Get("tokenizer.ggml.add_bos_token", false),
         };
+    }
+
+    /// <summary>qwen2/phi3 tensors in the llama layout: fused phi3 matrices split by rows, NeoX-ordered Q/K rows interleaved.</summary>
+    private static void ToLlamaLayout(string path, string arch, GgufFile g, Dictionary<string, LlmTensor> t, int dim, int heads, int kvHeads, int layers)
+    {
+        int hs = dim / heads;
+        int ropeDims = g.Get($"{arch}.rope.dimension_count", hs);
+        if (ropeDims != hs)
+            throw new LlmaotException(Codes.UnsupportedOp, $"'{path}': partial rotary embeddings ({arch}.rope.dimension_count {ropeDims} of head size {hs}) are not supported");
+        LlmTensor Need(string key) => t.GetValueOrDefault(key) ?? throw new LlmaotException(Codes.MalformedModel, $"'{path}': tensor {key} is missing for architecture {arch}");
+        for (int l = 0; l < layers; l++)
+        {
+            string b = $"blk.{l}.";
+            if (arch == "phi3")
+            {
+                var qkv = Need(b + "attn_qkv");
+                if (qkv.Shape.Length != 2 || qkv.Shape[0] != dim + 2L * kvHeads * hs)
+                    throw new LlmaotException(Codes.MalformedModel, $"'{path}': {b}attn_qkv has shape [{string.Join(", ", qkv.Shape)}], expected [{dim + 2 * kvHeads * hs}, {dim}]");
+                t[b + "attn_q"] = Rows(qkv, b + "attn_q", 0, dim);
+                t[b + "attn_k"] = Rows(qkv, b + "attn_k", dim, kvHeads * hs);
+                t[b + "attn_v"] = Rows(qkv, b + "attn_v", dim + kvHeads * hs, kvHeads * hs);
+                t.Remove(b + "attn_qkv");
+                if (!t.ContainsKey(b + "ffn_gate"))
+                {
+                    var up = Need(b + "ffn_up");
+                    if (up.Shape.Length != 2 || up.Shape[0] % 2 != 0)
+                        throw new LlmaotException(Codes.MalformedModel, $"'{path}': {b}ffn_up has shape [{string.Join(", ", up.Shape)}]; phi3 fuses gate and up into 2·hidden rows");
+                    long hidden = up.Shape[0] / 2;
+                    t[b + "ffn_gate"] = Rows(up, b + "ffn_gate", 0, hidden);
+                    t[b + "ffn_up"] = Rows(up, b + "ffn_up", hidden, hidden);
+                }
+            }
+            foreach (var (name, n) in new[] { ("attn_q", heads), ("attn_k", kvHeads) })
+            {
+                t[b + name] = Interleave(Need(b + name), n, hs);
+                if (t.TryGetValue(b + name + ".bias", out var bias)) t[b + name + ".bias"] = Interleave(bias, n, hs);
+            }
+        }
+    }
+
+    /// <summary>Rows [start, start + count) of a matrix, as bytes in its format.</summary>
+    private static LlmTensor Rows(LlmTensor m, string key, long start, long count)
+    {
+        long rowBytes = ElementTypes.ByteCount(m.Type, m.Shape[1]);
+        if (ElementTypes.ByteCount(m.Type, m.Shape[1] * m.Shape[0]) != rowBytes * m.Shape[0])
+            throw new LlmaotException(Codes.UnsupportedType, $"tensor {m.Name}: rows of {m.Shape[1]} {m.Type} values are not whole blocks, so it cannot be split");
+        var bytes = m.Data.Span.Slice(checked((int)(start * rowBytes)), checked((int)(count * rowBytes))).ToArray();
+        return new LlmTensor(key, m.Type, m.Shape.Length == 2 ? [count, m.Shape[1]] : [count], TensorData.Of(bytes));
+    }
+
+    /// <summary>
+    /// Reorders the rows (or elements, for a bias) of each head from NeoX order (first half, second half) to interleaved pairs:
+    /// row h·hs + 2i ← h·hs + i, row h·hs + 2i + 1 ← h·hs + hs/2 + i.
+    /// </summary>
+    private static LlmTensor Interleave(LlmTensor m, int heads, int hs)
+    {
+        long rows = m.Shape[0];
+        long rowBytes = m.Shape.Length == 2 ? ElementTypes.ByteCount(m.Type, m.Shape[1]) : ElementTypes.ByteCount(m.Type, 1);
+        if (rows != (long)heads * hs || (m.Shape.Length == 1 && ElementTypes.BlockSize(m.Type) != 1))
+            throw new LlmaotException(Codes.MalformedModel, $"tensor {m.Name}: {rows} rows are not {heads} heads of {hs}");
+        var src = m.Data.Span;
+        var dst = new byte[src.Length];
+        for (int h = 0; h < heads; h++)
+            for (int i = 0; i < hs / 2; i++)
+            {
+                src.Slice(checked((int)((h * hs + i) * rowBytes)), (int)rowBytes).CopyTo(dst.AsSpan(checked((int)((h * hs + 2 * i) * rowBytes))));
+                src.Slice(checked((int)((h * hs + hs / 2 + i) * rowBytes)), (int)rowBytes).CopyTo(dst.AsSpan(checked((int)((h * hs + 2 * i + 1) * rowBytes))));
+            }
+        return m with { Data = TensorData.Of(dst) };
     }
 }

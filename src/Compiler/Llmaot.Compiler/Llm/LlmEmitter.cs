@@ -53,7 +53,7 @@ public static class LlmEmitter
     /// quantized weights widened a tile of rows at a time), RoPE and the keys/values into the cache, causal attention over the
     /// cache, SwiGLU; then the classifier for the last token only.
     /// </summary>
-    private static void EmitPrefill(CSharpWriter w, LlmConfig c, List<string> state, Func<string, string> T, Func<string, string> WF)
+    private static void EmitPrefill(CSharpWriter w, LlmConfig c, List<string> state, Func<string, string> T, Func<string, string> WF, Dictionary<string, long> offsets)
     {
         w.Open("public float* Prefill(ReadOnlySpan<int> tokens, int start)");
         w.Line("if (tokens.Length == 1) return Forward(tokens[0], start);");
@@ -83,6 +83,7 @@ public static class LlmEmitter
             w.Line($"LlmParallel.MatMul(_pool, {WF(b + "attn_k")}, n, Dim, pxb, wb + W_{p}attn_k, KvDim, pk, KvDim);");
             w.Line($"LlmParallel.MatMul(_pool, {WF(b + "attn_v")}, n, Dim, pxb, wb + W_{p}attn_v, KvDim, valueCache + ({l}L * Context + start) * KvDim, KvDim);");
             w.Open("for (int t = 0; t < n; t++)");
+            EmitBiases(w, offsets, l, "pq + (long)t * Dim", "pk + (long)t * KvDim", $"valueCache + ({l}L * Context + start + t) * KvDim");
             w.Line("float* cos = ropeCos + (long)(start + t) * (HeadSize / 2), sin = ropeSin + (long)(start + t) * (HeadSize / 2);");
             w.Line("Transformer.Rope(pq + (long)t * Dim, Dim, HeadSize, cos, sin);");
             w.Line("Transformer.Rope(pk + (long)t * KvDim, KvDim, HeadSize, cos, sin);");
@@ -129,8 +130,12 @@ public static class LlmEmitter
         }
         var order = new List<string> { "token_embd" };
         for (int l = 0; l < c.Layers; l++)
+        {
             foreach (var k in new[] { "attn_norm", "attn_q", "attn_k", "attn_v", "attn_output", "ffn_norm", "ffn_gate", "ffn_down", "ffn_up" })
                 order.Add($"blk.{l}.{k}");
+            foreach (var k in new[] { "attn_q.bias", "attn_k.bias", "attn_v.bias" })
+                if (m.Tensors.ContainsKey($"blk.{l}.{k}")) order.Add($"blk.{l}.{k}");
+        }
         order.Add("output_norm");
         if (!c.TiedOutput) order.Add("output");
         long parameters = 0;
@@ -141,6 +146,8 @@ public static class LlmEmitter
             var t = m.Tensor(name);
             if (name.EndsWith("norm", StringComparison.Ordinal) && t.Type != ElementType.Float)
                 throw new LlmaotException(Codes.UnsupportedType, $"{m.SourceName}: norm weight '{name}' must be F32");
+            if (name.EndsWith(".bias", StringComparison.Ordinal) && (t.Type != ElementType.Float || t.Shape.Length != 1))
+                throw new LlmaotException(Codes.UnsupportedType, $"{m.SourceName}: bias '{name}' must be an F32 vector");
             var (type, bytes) = Pack(t, quantize);
             Fmt(type);
             if (type == ElementType.MatMulNBits4 && (name == "token_embd" || (t.Shape[1] + 31) / 32 * 32 > Runtime.Kernels.LlmParallel.ScratchFloats))
@@ -264,7 +271,7 @@ public static class LlmEmitter
         w.Close();
         w.Close();
         w.Line();
-        EmitPrefill(w, c, state.Select(st => st.Name).ToList(), T, WF);
+        EmitPrefill(w, c, state.Select(st => st.Name).ToList(), T, WF, offsets);
         w.Line();
         w.Open("public float* Forward(int token, int pos)");
         w.Line("if ((uint)token >= Vocab || (uint)pos >= Context) throw new ArgumentOutOfRangeException(nameof(pos), \"LLMAOT9031: token or position out of range\");");
@@ -292,6 +299,7 @@ public static class LlmEmitter
                 w.Line($"LlmParallel.MatVec(_pool, {WF(b + "attn_k")}, Dim, xb, (sbyte*)xq, xd, wb + W_{p}attn_k, k, KvDim);");
                 w.Line($"LlmParallel.MatVec(_pool, {WF(b + "attn_v")}, Dim, xb, (sbyte*)xq, xd, wb + W_{p}attn_v, v{l}, KvDim);");
             }
+            EmitBiases(w, offsets, l, "q", "k", $"v{l}");
             w.Line($"Transformer.Rope(q, Dim, HeadSize, cos, sin);");
             w.Line($"Transformer.Rope(k, KvDim, HeadSize, cos, sin);");
             w.Line($"Transformer.StoreKeyT(k, keyCache + {l}L * KvDim * Context, KvDim, Context, pos);");
@@ -349,5 +357,13 @@ public static class LlmEmitter
             BitConverter.TryWriteBytes(bytes.AsSpan(12 + 12 * i), merges[i].Merged);
         }
         return bytes;
+    }
+
+    /// <summary>The Q/K/V projection biases of layer <paramref name="l"/> (qwen2), added to the projections before RoPE.</summary>
+    private static void EmitBiases(CSharpWriter w, Dictionary<string, long> offsets, int l, string q, string k, string v)
+    {
+        foreach (var (name, dst, n) in new[] { ("attn_q", q, "Dim"), ("attn_k", k, "KvDim"), ("attn_v", v, "KvDim") })
+            if (offsets.ContainsKey($"blk.{l}.{name}.bias"))
+                w.Line($"Transformer.AddInPlace({dst}, (float*)(wb + W_blk_{l}_{name}_bias), {n}); // {name} bias");
     }
 }

@@ -213,6 +213,9 @@ internal sealed class ReferenceLlama : IDisposable
     private readonly float[] emb, rmsAtt, wq, wk, wv, wo, rmsFfn, w1, w2, w3, rmsFinal;
     private readonly float[][] kc, vc;
 
+    /// <summary>Optional Q/K/V projection biases [layers, dim] / [layers, kvDim] (qwen2-style), added after the projections.</summary>
+    public float[]? Bq, Bk, Bv;
+
     public ReferenceLlama(string path)
     {
         using var r = new BinaryReader(File.OpenRead(path));
@@ -254,6 +257,9 @@ internal sealed class ReferenceLlama : IDisposable
             MatMul(q, xb, wq, (long)l * dim * dim, dim, dim);
             MatMul(k, xb, wk, (long)l * dim * kvDim, dim, kvDim);
             MatMul(v, xb, wv, (long)l * dim * kvDim, dim, kvDim);
+            if (Bq != null) for (int i = 0; i < dim; i++) q[i] += Bq[l * dim + i];
+            if (Bk != null) for (int i = 0; i < kvDim; i++) k[i] += Bk[l * kvDim + i];
+            if (Bv != null) for (int i = 0; i < kvDim; i++) v[i] += Bv[l * kvDim + i];
             for (int i = 0; i < dim; i += 2)
             {
                 double freq = 1.0 / Math.Pow(10000.0, (i % hs) / (double)hs);
