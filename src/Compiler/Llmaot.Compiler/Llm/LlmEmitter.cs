@@ -152,7 +152,7 @@ public static class LlmEmitter
             Fmt(type);
             if (type == ElementType.MatMulNBits4 && (name == "token_embd" || (t.Shape[1] + 31) / 32 * 32 > Runtime.Kernels.LlmParallel.ScratchFloats))
                 throw new LlmaotException(Codes.UnsupportedType, $"{m.SourceName}: '{name}' in MatMulNBits format can only be a projection with at most {Runtime.Kernels.LlmParallel.ScratchFloats} inputs");
-            if (quantize != null && t.Shape.Length == 2 && type != ElementType.Q8_0 && type != ElementType.Q4_0) kept.Add($"{name} ({t.Shape[1]} per row)");
+            if (quantize != null && t.Shape.Length == 2 && type is not (ElementType.Q8_0 or ElementType.Q4_0 or ElementType.MatMulNBits4)) kept.Add($"{name} ({t.Shape[1]} per row)");
             types[name] = type;
             formats.Add(Fmt(type));
             Add(name, bytes);
