@@ -2,6 +2,20 @@ using System.Text;
 
 namespace Llmaot.Runtime.Llm;
 
+/// <summary>How a byte-level BPE splits text before merging (GGUF tokenizer.ggml.pre).</summary>
+public enum BpePreTokenizer
+{
+    /// <summary>GPT-2: <c>'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+</c>.</summary>
+    Gpt2,
+    /// <summary>
+    /// Llama 3: <c>(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+</c>
+    /// (contractions ASCII case-insensitive).
+    /// </summary>
+    Llama3,
+    /// <summary>Qwen2: as <see cref="Llama3"/> with single digits (<c>\p{N}</c>).</summary>
+    Qwen2,
+}
+
 /// <summary>
 /// SentencePiece-style BPE with byte fallback, following llama2.c's rules exactly: encoding starts from single UTF-8
 /// characters (unknown ones fall back to byte tokens &lt;0xXX&gt; at id byte+3), then repeatedly merges the adjacent
@@ -24,6 +38,9 @@ public sealed class Tokenizer
 
     /// <summary>Whether <see cref="Encode"/> puts BOS first when asked to (false for vocabularies whose models start without it).</summary>
     public bool AddBos { get; private init; } = true;
+
+    /// <summary>The pre-tokenizer of a byte-level BPE vocabulary.</summary>
+    public BpePreTokenizer PreTokenizer { get; private init; }
 
     /// <summary>True for a byte-level BPE (GPT-2 style) vocabulary.</summary>
     public bool ByteLevel => _mergeRank != null;
@@ -78,10 +95,10 @@ public sealed class Tokenizer
     /// A byte-level BPE tokenizer: the vocabulary in llama2.c's layout (pieces as raw bytes, scores unused) and the merges as
     /// int32 count, then (left id, right id, merged id) per merge in rank order.
     /// </summary>
-    public static Tokenizer FromGpt2(ReadOnlySpan<byte> vocab, ReadOnlySpan<byte> merges, int vocabSize, int bos, int eos, bool addBos)
+    public static Tokenizer FromGpt2(ReadOnlySpan<byte> vocab, ReadOnlySpan<byte> merges, int vocabSize, int bos, int eos, bool addBos, BpePreTokenizer pre = BpePreTokenizer.Gpt2)
     {
         var (pieces, scores) = ReadLlama2c(vocab, vocabSize);
-        var t = new Tokenizer(pieces, scores, bos, eos) { AddBos = addBos };
+        var t = new Tokenizer(pieces, scores, bos, eos) { AddBos = addBos, PreTokenizer = pre };
         int count = BitConverter.ToInt32(merges);
         if (count < 0 || merges.Length < 4 + 12L * count) throw new InvalidDataException("LLMAOT0002: merges are truncated");
         t._mergeRank = new Dictionary<long, int>(count);
@@ -130,6 +147,52 @@ public sealed class Tokenizer
         return end == text.Length ? end - start : Math.Max(1, end - start - 1);
     }
 
+    /// <summary>
+    /// The length of the piece that starts at <paramref name="i"/> under <paramref name="pre"/>'s pattern (see
+    /// <see cref="BpePreTokenizer"/>), scanned without Regex over UTF-16 code units classified as .NET's regex does.
+    /// </summary>
+    public static int PreTokenLength(ReadOnlySpan<char> text, int i, BpePreTokenizer pre)
+    {
+        if (pre == BpePreTokenizer.Gpt2) return PreTokenLength(text, i);
+        char c = text[i];
+        bool has1 = i + 1 < text.Length;
+        if (c == '\'' && has1)
+        {
+            char d = (char)(text[i + 1] | 0x20);
+            if (text[i + 1] < 0x80 && d is 's' or 't' or 'm' or 'd') return 2;
+            if (i + 2 < text.Length && text[i + 1] < 0x80 && text[i + 2] < 0x80 && (d, (char)(text[i + 2] | 0x20)) is ('r', 'e') or ('v', 'e') or ('l', 'l')) return 3;
+        }
+        int j = i;
+        // [^\r\n\p{L}\p{N}]?\p{L}+
+        if (char.IsLetter(c) || (c is not ('\r' or '\n') && !char.IsNumber(c) && has1 && char.IsLetter(text[i + 1])))
+        {
+            j = char.IsLetter(c) ? i : i + 1;
+            while (j < text.Length && char.IsLetter(text[j])) j++;
+            return j - i;
+        }
+        // \p{N}{1,3} (Qwen2: \p{N})
+        if (char.IsNumber(c))
+        {
+            int max = pre == BpePreTokenizer.Qwen2 ? 1 : 3;
+            while (j < text.Length && j - i < max && char.IsNumber(text[j])) j++;
+            return j - i;
+        }
+        //  ?[^\s\p{L}\p{N}]+[\r\n]*
+        if (c == ' ' && has1 && Kind(text[i + 1]) == 3 && !char.IsWhiteSpace(text[i + 1])) j = i + 1;
+        if (!char.IsWhiteSpace(text[j]) && Kind(text[j]) == 3)
+        {
+            while (j < text.Length && !char.IsWhiteSpace(text[j]) && Kind(text[j]) == 3) j++;
+            while (j < text.Length && text[j] is '\r' or '\n') j++;
+            return j - i;
+        }
+        int end = i;
+        while (end < text.Length && char.IsWhiteSpace(text[end])) end++;
+        // \s*[\r\n]+: up to the run's last line break
+        for (int k = end - 1; k >= i; k--)
+            if (text[k] is '\r' or '\n') return k + 1 - i;
+        return end == text.Length ? end - i : Math.Max(1, end - i - 1);
+    }
+
     // 1 letter, 2 number, 3 anything else (not whitespace)
     private static int Kind(char c) => char.IsLetter(c) ? 1 : char.IsNumber(c) ? 2 : 3;
 
@@ -141,7 +204,7 @@ public sealed class Tokenizer
         var utf8 = new byte[Encoding.UTF8.GetMaxByteCount(Math.Min(text.Length, 256))];
         for (int i = 0; i < text.Length;)
         {
-            int len = PreTokenLength(text, i);
+            int len = PreTokenLength(text, i, PreTokenizer);
             if (Encoding.UTF8.GetMaxByteCount(len) > utf8.Length) utf8 = new byte[Encoding.UTF8.GetMaxByteCount(len)];
             int n = Encoding.UTF8.GetBytes(text.AsSpan(i, len), utf8);
             i += len;

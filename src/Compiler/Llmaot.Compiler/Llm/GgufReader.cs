@@ -230,7 +230,10 @@ public static class GgufReader
         return map;
     }
 
-    /// <summary>A GPT-2 style vocabulary (tokenizer.ggml.model = gpt2): tokens turned back into raw bytes, merges into id triples.</summary>
+    /// <summary>
+    /// A GPT-2 style vocabulary (tokenizer.ggml.model = gpt2): tokens turned back into raw bytes, merges into id triples, and the
+    /// pre-tokenizer named by tokenizer.ggml.pre.
+    /// </summary>
     private static LlmVocab ByteLevelVocab(GgufFile g, object[] toks)
     {
         var inverse = new Dictionary<char, byte>();
@@ -263,6 +266,13 @@ public static class GgufReader
         {
             Merges = merges.ToArray(),
             AddBos = g.Get("tokenizer.ggml.add_bos_token", false),
+            PreTokenizer = g.Get("tokenizer.ggml.pre", "default") switch
+            {
+                "default" or "gpt-2" or "gpt2" => "Gpt2",
+                "llama-bpe" or "llama3" or "llama-v3" => "Llama3",
+                "qwen2" => "Qwen2",
+                var p => throw new LlmaotException(Codes.UnsupportedOp, $"byte-level BPE pre-tokenizer '{p}' (tokenizer.ggml.pre) is not supported; default/gpt-2, llama-bpe and qwen2 are"),
+            },
         };
     }
 

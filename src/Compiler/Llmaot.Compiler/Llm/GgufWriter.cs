@@ -147,9 +147,9 @@ public static class GgufSynth
     /// <summary>
     /// Writes the model; <paramref name="byteLevel"/>, when given, replaces the SentencePiece vocabulary with a GPT-2 style one
     /// (tokenizer.ggml.model = gpt2: tokens spelled with the byte-to-unicode table, merges "left right"; its last token is the
-    /// end-of-text token); its token count must be the shape's vocabulary.
+    /// end-of-text token; <paramref name="bpePre"/> is tokenizer.ggml.pre); its token count must be the shape's vocabulary.
     /// </summary>
-    public static void Write(string path, SynthShape s, ElementType type, ulong seed = 1, int context = 2048, (string[] Tokens, string[] Merges)? byteLevel = null)
+    public static void Write(string path, SynthShape s, ElementType type, ulong seed = 1, int context = 2048, (string[] Tokens, string[] Merges)? byteLevel = null, string? bpePre = null)
     {
         if (type is not (ElementType.Float or ElementType.Q8_0 or ElementType.Q4_0))
             throw new LlmaotException(Codes.BadOption, $"synthetic models are F32, Q8_0 or Q4_0, not {type}");
@@ -172,6 +172,7 @@ public static class GgufSynth
             g.Add("tokenizer.ggml.model", "gpt2");
             g.Add("tokenizer.ggml.tokens", bl.Tokens);
             g.Add("tokenizer.ggml.merges", bl.Merges);
+            if (bpePre != null) g.Add("tokenizer.ggml.pre", bpePre);
             g.Add("tokenizer.ggml.token_type", bl.Tokens.Select((_, i) => i == bl.Tokens.Length - 1 ? 3 : 1).ToArray());
             g.Add("tokenizer.ggml.bos_token_id", (uint)(bl.Tokens.Length - 1));
             g.Add("tokenizer.ggml.eos_token_id", (uint)(bl.Tokens.Length - 1));

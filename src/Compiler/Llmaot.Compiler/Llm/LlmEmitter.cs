@@ -253,7 +253,7 @@ public static class LlmEmitter
         w.Line("_weights = weights;");
         w.Line("_arena = new Arena(StateBytes);");
         if (merges != null)
-            w.Line($"_tokenizer = Tokenizer.FromGpt2(new ReadOnlySpan<byte>(_weights.Pointer + W_vocab, VocabBytes), new ReadOnlySpan<byte>(_weights.Pointer + W_merges, MergesBytes), Vocab, bos: {m.Vocab.Bos}, eos: {m.Vocab.Eos}, addBos: {(m.Vocab.AddBos ? "true" : "false")});");
+            w.Line($"_tokenizer = Tokenizer.FromGpt2(new ReadOnlySpan<byte>(_weights.Pointer + W_vocab, VocabBytes), new ReadOnlySpan<byte>(_weights.Pointer + W_merges, MergesBytes), Vocab, bos: {m.Vocab.Bos}, eos: {m.Vocab.Eos}, addBos: {(m.Vocab.AddBos ? "true" : "false")}, BpePreTokenizer.{m.Vocab.PreTokenizer});");
         else w.Line("_tokenizer = Tokenizer.FromLlama2c(new ReadOnlySpan<byte>(_weights.Pointer + W_vocab, VocabBytes), Vocab);");
         w.Line("float* s = (float*)_arena.Base;");
         w.Line("Transformer.RopeTable(s + S_ropeCos, s + S_ropeSin, Context, HeadSize, RopeTheta);");

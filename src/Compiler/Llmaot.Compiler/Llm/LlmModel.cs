@@ -27,6 +27,9 @@ public sealed record LlmVocab(byte[][] Pieces, float[] Scores, int Bos, int Eos,
     /// <summary>Byte-level BPE merges in rank order: (left id, right id, merged id).</summary>
     public (int Left, int Right, int Merged)[]? Merges { get; init; }
 
+    /// <summary>Byte-level BPE pre-tokenizer: Gpt2, Llama3 or Qwen2 (<see cref="Runtime.Llm.BpePreTokenizer"/>).</summary>
+    public string PreTokenizer { get; init; } = "Gpt2";
+
     /// <summary>Whether a prompt starts with BOS.</summary>
     public bool AddBos { get; init; } = true;
 }
