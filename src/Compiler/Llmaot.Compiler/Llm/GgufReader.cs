@@ -283,6 +283,8 @@ public static class GgufReader
         int ropeDims = g.Get($"{arch}.rope.dimension_count", hs);
         if (ropeDims != hs)
             throw new LlmaotException(Codes.UnsupportedOp, $"'{path}': partial rotary embeddings ({arch}.rope.dimension_count {ropeDims} of head size {hs}) are not supported");
+        if (t.ContainsKey("rope_factors_long") || t.ContainsKey("rope_factors_short") || g.Get($"{arch}.rope.scaling.type", "none") != "none")
+            throw new LlmaotException(Codes.UnsupportedOp, $"'{path}': scaled rotary embeddings (rope_factors / {arch}.rope.scaling.type, long-context variants) are not supported; use a model without RoPE scaling");
         LlmTensor Need(string key) => t.GetValueOrDefault(key) ?? throw new LlmaotException(Codes.MalformedModel, $"'{path}': tensor {key} is missing for architecture {arch}");
         for (int l = 0; l < layers; l++)
         {

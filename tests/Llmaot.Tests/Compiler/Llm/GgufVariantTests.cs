@@ -51,8 +51,24 @@ public unsafe class GgufVariantTests
         }
     }
 
+    [Fact]
+    public void Phi3_with_long_context_rope_factors_is_refused_with_a_clear_error()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"llmaot-phi3-rf-{Guid.NewGuid():N}.gguf");
+        try
+        {
+            WriteVariant(SharedData.File("models/llama2c/stories260K.bin"), path, "phi3", ropeFactors: true);
+            var e = Assert.Throws<global::Llmaot.Diagnostics.LlmaotException>(() => GgufReader.ReadLlama(path));
+            Assert.Contains("scaled rotary embeddings", e.Message);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
     /// <summary>Writes the checkpoint as a qwen2 or phi3 GGUF; returns the biases (qwen2) in the checkpoint's (interleaved) order.</summary>
-    private static (float[]?, float[]?, float[]?) WriteVariant(string bin, string path, string arch)
+    private static (float[]?, float[]?, float[]?) WriteVariant(string bin, string path, string arch, bool ropeFactors = false)
     {
         using var r = new BinaryReader(File.OpenRead(bin));
         int dim = r.ReadInt32(), hidden = r.ReadInt32(), layers = r.ReadInt32(), heads = r.ReadInt32(), kvHeads = r.ReadInt32(), vocab = Math.Abs(r.ReadInt32()), seq = r.ReadInt32();
@@ -120,6 +136,7 @@ public unsafe class GgufVariantTests
             T(b + "ffn_down.weight", Slice(w2, (long)l * dim * hidden, (long)dim * hidden), dim, hidden);
         }
         T("output_norm.weight", rmsFinal, dim);
+        if (ropeFactors) T("rope_factors_long.weight", Enumerable.Repeat(1f, hs / 2).ToArray(), hs / 2);
         g.Write(path);
         return (bq, bk, bv);
     }
