@@ -122,7 +122,34 @@ public static unsafe class NBits
     public static void MatVecRows4(byte* w, float* aPerm, float* y, int k, int rows, int rowStart, int rowEnd)
     {
         int kBlocks = (k + 31) / 32;
-        MatVec4(aPerm, w, (float*)(w + (long)rows * kBlocks * 16), null, y, kBlocks, 32, rowStart, rowEnd);
+        float* scales = (float*)(w + (long)rows * kBlocks * 16);
+        if (!Vector256.IsHardwareAccelerated)
+        {
+            MatVec4(aPerm, w, scales, null, y, kBlocks, 32, rowStart, rowEnd);
+            return;
+        }
+        // blocks of 32 with zero point 8: each block's products are scaled into one vector accumulator, summed once per row
+        var mask = Vector128.Create((byte)0x0F);
+        var eight = Vector128.Create((short)8);
+        for (int n = rowStart; n < rowEnd; n++)
+        {
+            byte* row = w + (long)n * kBlocks * 16;
+            float* s = scales + (long)n * kBlocks;
+            var acc = Vector256<float>.Zero;
+            for (int bl = 0; bl < kBlocks; bl++)
+            {
+                var raw = Vector128.Load(row + bl * 16);
+                float* x = aPerm + bl * 32;
+                var lo = Vector256.Create(Vector128.WidenLower(raw & mask).AsInt16() - eight, Vector128.WidenUpper(raw & mask).AsInt16() - eight);
+                var hi = Vector256.Create(Vector128.WidenLower(Vector128.ShiftRightLogical(raw, 4)).AsInt16() - eight, Vector128.WidenUpper(Vector128.ShiftRightLogical(raw, 4)).AsInt16() - eight);
+                var part = Vector256.ConvertToSingle(Vector256.WidenLower(lo)) * Vector256.Load(x);
+                part = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(Vector256.WidenUpper(lo)), Vector256.Load(x + 8), part);
+                part = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(Vector256.WidenLower(hi)), Vector256.Load(x + 16), part);
+                part = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(Vector256.WidenUpper(hi)), Vector256.Load(x + 24), part);
+                acc = Vector256.FusedMultiplyAdd(part, Vector256.Create(s[bl]), acc);
+            }
+            y[n] = Vector256.Sum(acc);
+        }
     }
 
     /// <summary>Widens rows [rowStart, rowEnd) of a <see cref="ElementType.MatMulNBits4"/> weight to floats dst[(row - rowStart)·k + i].</summary>
