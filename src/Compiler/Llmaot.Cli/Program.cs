@@ -48,6 +48,9 @@ public static class Program
             case DllNotFoundException de when de.Message.Contains("onnxruntime", StringComparison.Ordinal):
                 Console.Error.WriteLine($"error {Codes.OracleFailed}: ONNX Runtime is not part of this installation (the Llmaot.Build package leaves it out); run `verify` from the llmaot repository or the Llmaot.Tool package");
                 break;
+            case FileNotFoundException fe when fe.FileName?.StartsWith("Microsoft.CodeAnalysis", StringComparison.Ordinal) == true:
+                Console.Error.WriteLine($"error {Codes.OracleFailed}: Roslyn, which `verify` and `conformance` use to compile generated code in memory, is not part of this installation (the Llmaot.Build package leaves it out); run them from the llmaot repository or the Llmaot.Tool package");
+                break;
             case OutOfMemoryException:
                 Console.Error.WriteLine($"error {Codes.MalformedModel}: out of memory while reading the model; the file is corrupt or too large");
                 break;
