@@ -115,23 +115,29 @@ public class MsBuildIntegrationTests
     {
         string model = SharedData.File("models/onnx/mnist.onnx");
         const string program = "var m = new App.Digits(); System.Console.WriteLine(App.Digits.Input3Length + \" \" + m.Info.Name);\n";
-        var (dir, version) = TempProject($"<LlmaotModel Include=\"{model}\" ClassName=\"Digits\" />", program);
+        // Two models: each is its own batch of the generating target, with its own stamp.
+        string vad = $"<LlmaotModel Include=\"{SharedData.File("models/onnx/silero_vad_16k_op15.onnx")}\" ClassName=\"Vad\" Shapes=\"input=1,512;state=2,1,128\" Consts=\"sr=16000\" />";
+        var (dir, version) = TempProject($"<LlmaotModel Include=\"{model}\" ClassName=\"Digits\" />" + vad, program);
         string[] build = ["build", "-nologo", "-v", "m", "-clp:NoSummary"];
 
         var (c1, o1) = Exec("dotnet", dir, build);
         Assert.True(c1 == 0, o1);
         Assert.Contains("llmaot: generating Digits", o1);
+        Assert.Contains("llmaot: generating Vad", o1);
+        Assert.DoesNotContain("up to date", o1);
         var (c2, o2) = Exec("dotnet", dir, build);
         Assert.True(c2 == 0, o2);
         Assert.Contains("llmaot: Digits up to date", o2);
+        Assert.Contains("llmaot: Vad up to date", o2);
         Assert.DoesNotContain("llmaot: generating", o2);
 
         // New metadata: the options stamp changes, so the class is generated again, in the new namespace.
-        WriteProject(dir, version, $"<LlmaotModel Include=\"{model}\" ClassName=\"Digits\" Namespace=\"App.Models\" />");
+        WriteProject(dir, version, $"<LlmaotModel Include=\"{model}\" ClassName=\"Digits\" Namespace=\"App.Models\" />" + vad);
         File.WriteAllText(Path.Combine(dir, "Program.cs"), program.Replace("App.", "App.Models.", StringComparison.Ordinal));
         var (c3, o3) = Exec("dotnet", dir, build);
         Assert.True(c3 == 0, o3);
         Assert.Contains("llmaot: generating Digits", o3);
+        Assert.Contains("llmaot: Vad up to date", o3);
         string generated = File.ReadAllText(Path.Combine(dir, "obj", "Debug", "net10.0", "llmaot", "Digits.g.cs"));
         Assert.Contains("namespace App.Models;", generated);
         var (r, ro) = Exec("dotnet", dir, "run", "--no-build");
