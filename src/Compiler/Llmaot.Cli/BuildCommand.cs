@@ -65,6 +65,8 @@ public static class BuildCommand
         name ??= Path.GetFileNameWithoutExtension(modelPath);
         if (name.Length == 0 || name.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0 || name.Contains(' '))
             throw new LlmaotException(Codes.BadOption, $"--name '{name}' is not a valid file name");
+        if (Namespace != null && Namespace.Split('.').Any(part => part.Length == 0 || Lit.Ident(part) != part))
+            throw new LlmaotException(Codes.BadOption, $"--namespace '{Namespace}' is not a valid C# namespace (dot-separated identifiers, no keywords)");
         var b = new BuildOptions { Target = target, Isa = isa, Size = size };
         var co = Shared.Compile(dims, shapes);
         Shared.AddConsts(co, Shared.Consts);

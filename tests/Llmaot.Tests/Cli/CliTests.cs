@@ -50,6 +50,17 @@ public class CliTests
         Assert.Matches("^error LLMAOT0002: ", err2);
     }
 
+    [Theory]
+    [InlineData("My App")]
+    [InlineData("App..Models")]
+    [InlineData("App.class")]
+    public void Build_rejects_an_invalid_namespace(string ns)
+    {
+        var (code, _, err) = Run("build", SharedData.File("models/onnx/mnist.onnx"), "--emit", "class", "-o", SharedData.TempDir("cli-ns"), "--namespace", ns);
+        Assert.Equal(1, code);
+        Assert.StartsWith("error LLMAOT0302: --namespace", err);
+    }
+
     [Fact]
     public void Inspect_prints_ir_table_and_every_unsupported_op()
     {
