@@ -12,6 +12,8 @@ public static class BuildCommand
     private static string? Tokenizer;
     private static int? Context;
     private static string? Quantize;
+    private static string? Namespace;
+    private static string? ClassName;
 
     public static Command Create()
     {
@@ -24,8 +26,12 @@ public static class BuildCommand
         var dim = Shared.Dim();
         var shape = Shared.Shape();
         var consts = Shared.Const();
-        var emit = new Option<string>("--emit") { Description = "exe: a native executable; source: the generated C# project", DefaultValueFactory = _ => "exe" };
-        emit.AcceptOnlyFromAmong("exe", "source");
+        var emit = new Option<string>("--emit") { Description = "exe: a native executable; source: the generated C# project; library: a class-library project; class: only NAME.g.cs and the weights (for MSBuild)", DefaultValueFactory = _ => "exe" };
+        emit.AcceptOnlyFromAmong("exe", "source", "library", "class");
+        var ns = new Option<string?>("--namespace") { Description = "Namespace of the generated class (default Llmaot.Generated)" };
+        var className = new Option<string?>("--class") { Description = "Name of the generated class (default: from --name)" };
+        var errorFormat = new Option<string>("--error-format") { Description = "text: `error LLMAOT####: ...`; msbuild: `MODEL: error LLMAOT####: ...` (canonical MSBuild format)", DefaultValueFactory = _ => "text" };
+        errorFormat.AcceptOnlyFromAmong("text", "msbuild");
         var weights = new Option<string>("--weights") { Description = "embedded: inside the binary; file: NAME.weights beside it, memory-mapped", DefaultValueFactory = _ => "embedded" };
         weights.AcceptOnlyFromAmong("embedded", "file");
         var size = new Option<bool>("--size") { Description = "Optimize the binary for size rather than speed" };
@@ -34,17 +40,20 @@ public static class BuildCommand
         var quantize = new Option<string?>("--quantize") { Description = "Compress weights at compile time: q8_0 or q4_0 (blocks of 32, symmetric, one scale per block)" };
         quantize.AcceptOnlyFromAmong("q8_0", "q4_0", "int8");
 
-        var cmd = new Command("build", "Compile a model to a native executable (or to C# source)") { model, output, name, target, isa, dim, shape, consts, emit, weights, size, tokenizer, ctx, quantize };
+        var cmd = new Command("build", "Compile a model to a native executable (or to C# source)") { model, output, name, target, isa, dim, shape, consts, emit, weights, size, tokenizer, ctx, quantize, ns, className, errorFormat };
         cmd.SetAction(r =>
         {
             try
             {
+                if (r.GetValue(errorFormat) == "msbuild") Program.ErrorOrigin = Path.GetFullPath(r.GetValue(model)!);
+                Namespace = r.GetValue(ns);
+                ClassName = r.GetValue(className);
                 Shared.Consts = r.GetValue(consts);
                 Tokenizer = r.GetValue(tokenizer);
                 Context = r.GetValue(ctx);
                 Quantize = r.GetValue(quantize);
                 return Run(r.GetValue(model)!, r.GetValue(output)!, r.GetValue(name), r.GetValue(target)!, r.GetValue(isa), r.GetValue(dim), r.GetValue(shape),
-                    r.GetValue(emit) == "source" ? EmitKind.Source : EmitKind.Exe, r.GetValue(weights) == "file" ? WeightsMode.File : WeightsMode.Embedded, r.GetValue(size));
+                    r.GetValue(emit) switch { "source" => EmitKind.Source, "library" => EmitKind.Library, "class" => EmitKind.Class, _ => EmitKind.Exe }, r.GetValue(weights) == "file" ? WeightsMode.File : WeightsMode.Embedded, r.GetValue(size));
             }
             catch (Exception e) { return Program.Report(e); }
         });
@@ -56,6 +65,8 @@ public static class BuildCommand
         name ??= Path.GetFileNameWithoutExtension(modelPath);
         if (name.Length == 0 || name.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0 || name.Contains(' '))
             throw new LlmaotException(Codes.BadOption, $"--name '{name}' is not a valid file name");
+        if (Namespace != null && Namespace.Split('.').Any(part => part.Length == 0 || Lit.Ident(part) != part))
+            throw new LlmaotException(Codes.BadOption, $"--namespace '{Namespace}' is not a valid C# namespace (dot-separated identifiers, no keywords)");
         var b = new BuildOptions { Target = target, Isa = isa, Size = size };
         var co = Shared.Compile(dims, shapes);
         Shared.AddConsts(co, Shared.Consts);
@@ -64,17 +75,26 @@ public static class BuildCommand
         co.Quantize = Quantize;
         var eo = new EmitOptions
         {
-            ClassName = Compiler.ClassNameFor(name),
+            ClassName = ClassName ?? Compiler.ClassNameFor(name),
+            Namespace = Namespace ?? "Llmaot.Generated",
             Name = name,
             Weights = weights,
             OptionsText = Shared.OptionsText(dims, shapes, weights == WeightsMode.File ? "--weights file" : "", Quantize != null ? "--quantize " + Quantize : "", Context != null ? "--ctx " + Context : ""),
         };
         var g = Compiler.Compile(modelPath, co, eo);
-        foreach (var wmsg in co.Warnings) Console.Error.WriteLine("warning " + wmsg);
+        foreach (var wmsg in co.Warnings) Console.Error.WriteLine(Program.ErrorOrigin + "warning " + wmsg);
         string full = Path.GetFullPath(outDir);
         long binary = 0;
         string where;
-        if (kind == EmitKind.Source)
+        if (kind == EmitKind.Class)
+        {
+            where = BuildDriver.WriteClass(g, full);
+        }
+        else if (kind == EmitKind.Library)
+        {
+            where = Path.GetDirectoryName(BuildDriver.WriteLibrary(g, full))!;
+        }
+        else if (kind == EmitKind.Source)
         {
             where = Path.GetDirectoryName(BuildDriver.WriteProject(g, full, b))!;
         }
@@ -91,7 +111,12 @@ public static class BuildCommand
         Console.WriteLine(string.Create(ci, $"  parameters:   {g.Parameters:N0}"));
         Console.WriteLine(string.Create(ci, $"  weights_bytes: {g.WeightsBytes:N0}"));
         Console.WriteLine(string.Create(ci, $"  arena_bytes:  {g.ArenaBytes:N0}"));
-        Console.WriteLine(kind == EmitKind.Exe ? string.Create(ci, $"  binary_bytes: {binary:N0} ({b.Target}, {b.EffectiveIsa})") : "  binary_bytes: (source only; run `dotnet publish -c Release` in the folder)");
+        Console.WriteLine(kind switch
+        {
+            EmitKind.Exe => string.Create(ci, $"  binary_bytes: {binary:N0} ({b.Target}, {b.EffectiveIsa})"),
+            EmitKind.Source => "  binary_bytes: (source only; run `dotnet publish -c Release` in the folder)",
+            _ => "  binary_bytes: (no binary; reference the project or add the class to yours)",
+        });
         return 0;
     }
 }

@@ -8,6 +8,7 @@ public static class Program
 {
     public static int Main(string[] args)
     {
+        _errorOrigin = "";
         var root = new RootCommand("llmaot: compiles ONNX models ahead of time into C# and small NativeAOT executables.");
         root.Add(BuildCommand.Create());
         root.Add(InspectCommand.Create());
@@ -25,13 +26,30 @@ public static class Program
         }
     }
 
+    /// <summary>With `--error-format msbuild`: "MODEL: " before each error and warning line, the canonical MSBuild format.</summary>
+    public static string ErrorOrigin
+    {
+        get => _errorOrigin.Length == 0 ? "" : _errorOrigin + ": ";
+        set => _errorOrigin = value;
+    }
+    private static string _errorOrigin = "";
+
     /// <summary>Prints one error line (no stack trace) and returns exit code 1.</summary>
     public static int Report(Exception e)
     {
+        Console.Error.Write(ErrorOrigin);
+        _errorOrigin = "";
         switch (e)
         {
             case LlmaotException le:
                 Console.Error.WriteLine("error " + le.Message);
+                break;
+            case FileNotFoundException fe when fe.FileName?.StartsWith("Microsoft.ML.OnnxRuntime", StringComparison.Ordinal) == true:
+            case DllNotFoundException de when de.Message.Contains("onnxruntime", StringComparison.Ordinal):
+                Console.Error.WriteLine($"error {Codes.OracleFailed}: ONNX Runtime is not part of this installation (the Llmaot.Build package leaves it out); run `verify` from the llmaot repository or the Llmaot.Tool package");
+                break;
+            case FileNotFoundException fe when fe.FileName?.StartsWith("Microsoft.CodeAnalysis", StringComparison.Ordinal) == true:
+                Console.Error.WriteLine($"error {Codes.OracleFailed}: Roslyn, which `verify` and `conformance` use to compile generated code in memory, is not part of this installation (the Llmaot.Build package leaves it out); run them from the llmaot repository or the Llmaot.Tool package");
                 break;
             case OutOfMemoryException:
                 Console.Error.WriteLine($"error {Codes.MalformedModel}: out of memory while reading the model; the file is corrupt or too large");

@@ -37,6 +37,31 @@ public class CliTests
     }
 
     [Fact]
+    public void Error_format_msbuild_prefixes_the_model_path_in_canonical_form_and_is_reset_after()
+    {
+        string p = Path.Combine(SharedData.TempDir("cli"), "junk.onnx");
+        File.WriteAllBytes(p, [0x08, 0xFF, 0xFF, 0x12, 0x99, 0x01, 0x02]);
+        var (code, _, err) = Run("build", p, "--emit", "class", "-o", SharedData.TempDir("cli-out"), "--error-format", "msbuild");
+        Assert.Equal(1, code);
+        Assert.StartsWith($"{Path.GetFullPath(p)}: error LLMAOT0002: ", err);
+        Assert.Single(err.Trim().Split('\n'));
+        var (code2, _, err2) = Run("inspect", p);
+        Assert.Equal(1, code2);
+        Assert.Matches("^error LLMAOT0002: ", err2);
+    }
+
+    [Theory]
+    [InlineData("My App")]
+    [InlineData("App..Models")]
+    [InlineData("App.class")]
+    public void Build_rejects_an_invalid_namespace(string ns)
+    {
+        var (code, _, err) = Run("build", SharedData.File("models/onnx/mnist.onnx"), "--emit", "class", "-o", SharedData.TempDir("cli-ns"), "--namespace", ns);
+        Assert.Equal(1, code);
+        Assert.StartsWith("error LLMAOT0302: --namespace", err);
+    }
+
+    [Fact]
     public void Inspect_prints_ir_table_and_every_unsupported_op()
     {
         var w = new global::Llmaot.Onnx.OnnxWriter().Input("x", global::Llmaot.Runtime.ElementType.Float, 2L).Output("y", global::Llmaot.Runtime.ElementType.Float, null)

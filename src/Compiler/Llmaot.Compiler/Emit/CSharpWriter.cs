@@ -114,8 +114,7 @@ public static class Lit
         }
         if (sb.Length == 0 || char.IsAsciiDigit(sb[0])) sb.Insert(0, '_');
         string id = sb.ToString();
-        return Microsoft.CodeAnalysis.CSharp.SyntaxFacts.GetKeywordKind(id) != Microsoft.CodeAnalysis.CSharp.SyntaxKind.None
-            || Microsoft.CodeAnalysis.CSharp.SyntaxFacts.GetContextualKeywordKind(id) != Microsoft.CodeAnalysis.CSharp.SyntaxKind.None ? "@" + id : id;
+        return CSharpKeywords.IsReserved(id) || CSharpKeywords.IsContextual(id) ? "@" + id : id;
     }
 
     /// <summary>A camelCase parameter name.</summary>
@@ -124,6 +123,6 @@ public static class Lit
         string p = Ident(name, pascal: true).TrimStart('@');
         if (p.Length > 0 && char.IsUpper(p[0])) p = char.ToLowerInvariant(p[0]) + p[1..];
         if (p.Length == 0 || char.IsAsciiDigit(p[0])) p = "_" + p;
-        return Microsoft.CodeAnalysis.CSharp.SyntaxFacts.GetKeywordKind(p) != Microsoft.CodeAnalysis.CSharp.SyntaxKind.None ? "@" + p : p;
+        return CSharpKeywords.IsReserved(p) ? "@" + p : p;
     }
 }

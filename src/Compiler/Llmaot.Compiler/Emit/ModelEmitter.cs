@@ -138,6 +138,13 @@ public static class ModelEmitter
         foreach (var v in g.Inputs) pars.Add($"ReadOnlySpan<{EmitContext.StorageT(v)}> {Lit.Param(ioNames[k++])}");
         foreach (var v in g.Outputs) pars.Add($"Span<{EmitContext.StorageT(v)}> {Lit.Param(ioNames[k++])}");
         w.Line("/// <summary>Runs one inference on caller-owned spans. Throws if a span's length does not match its shape.</summary>");
+        k = 0;
+        foreach (var v in g.Inputs.Concat(g.Outputs))
+        {
+            bool isIn = k < g.Inputs.Count;
+            w.Line($"/// <param name=\"{Lit.Param(ioNames[k]).TrimStart('@')}\">{(isIn ? "Input" : "Output")} <c>{Xml(v.Name)}</c>: {Xml(v.Type.ToString())}, {(ElementTypes.BlockSize(v.Elem) > 1 ? v.Bytes + " bytes" : v.Shape.Count + (v.Shape.Count == 1 ? " element" : " elements"))} (<see cref=\"{ioNames[k]}Length\"/>).</param>");
+            k++;
+        }
         w.Open($"public void Run({string.Join(", ", pars)})");
         k = 0;
         foreach (var v in g.Inputs.Concat(g.Outputs))

@@ -56,6 +56,8 @@ public sealed unsafe partial class Mnist : IGeneratedModel
     public ModelInfo Info => s_info;
 
     /// <summary>Runs one inference on caller-owned spans. Throws if a span's length does not match its shape.</summary>
+    /// <param name="input3">Input <c>Input3</c>: float32[1,1,28,28], 784 elements (<see cref="Input3Length"/>).</param>
+    /// <param name="plus214Output0">Output <c>Plus214_Output_0</c>: float32[1,10], 10 elements (<see cref="Plus214Output0Length"/>).</param>
     public void Run(ReadOnlySpan<float> input3, Span<float> plus214Output0)
     {
         if (input3.Length != Input3Length) throw new ArgumentException("'Input3' needs 784 elements [1,1,28,28]", nameof(input3));

@@ -56,6 +56,8 @@ public sealed unsafe partial class SmallNet : IGeneratedModel
     public ModelInfo Info => s_info;
 
     /// <summary>Runs one inference on caller-owned spans. Throws if a span's length does not match its shape.</summary>
+    /// <param name="image">Input <c>image</c>: float32[1,2,6,6], 72 elements (<see cref="ImageLength"/>).</param>
+    /// <param name="probs">Output <c>probs</c>: float32[1,4], 4 elements (<see cref="ProbsLength"/>).</param>
     public void Run(ReadOnlySpan<float> image, Span<float> probs)
     {
         if (image.Length != ImageLength) throw new ArgumentException("'image' needs 72 elements [1,2,6,6]", nameof(image));
