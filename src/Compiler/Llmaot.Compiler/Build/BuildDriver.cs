@@ -72,7 +72,8 @@ public static class BuildDriver
         sb.Append("    <AllowUnsafeBlocks>true</AllowUnsafeBlocks>\n");
         sb.Append("    <TreatWarningsAsErrors>true</TreatWarningsAsErrors>\n");
         sb.Append("    <PublishAot>true</PublishAot>\n");
-        sb.Append($"    <IlcInstructionSet>{b.EffectiveIsa}</IlcInstructionSet>\n");
+        // ILC lists extensions with ',' (armv8.2-a,dotprod); the compiler-style '+' spelling (armv8.2-a+dotprod) is accepted too.
+        sb.Append($"    <IlcInstructionSet>{b.EffectiveIsa.Replace('+', ',')}</IlcInstructionSet>\n");
         sb.Append("    <InvariantGlobalization>true</InvariantGlobalization>\n");
         sb.Append("    <UseSystemResourceKeys>true</UseSystemResourceKeys>\n");
         sb.Append("    <StackTraceSupport>false</StackTraceSupport>\n");
