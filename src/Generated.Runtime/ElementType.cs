@@ -96,7 +96,14 @@ public static class ElementTypes
         ElementType.Int16 => "int16", ElementType.UInt16 => "uint16", ElementType.Int32 => "int32",
         ElementType.UInt32 => "uint32", ElementType.Int64 => "int64", ElementType.UInt64 => "uint64",
         ElementType.Bool => "bool", ElementType.String => "string",
-        _ => t.ToString(),
+        // The rest by their enum names, spelled out: Enum.ToString would pull reflection into every generated binary.
+        ElementType.Undefined => "Undefined", ElementType.Complex64 => "Complex64", ElementType.Complex128 => "Complex128",
+        ElementType.Float8E4M3FN => "Float8E4M3FN", ElementType.Float8E4M3FNUZ => "Float8E4M3FNUZ", ElementType.Float8E5M2 => "Float8E5M2",
+        ElementType.Float8E5M2FNUZ => "Float8E5M2FNUZ", ElementType.UInt4 => "UInt4", ElementType.Int4 => "Int4",
+        ElementType.Float4E2M1 => "Float4E2M1", ElementType.Float8E8M0 => "Float8E8M0", ElementType.UInt2 => "UInt2", ElementType.Int2 => "Int2",
+        ElementType.Q8_0 => "Q8_0", ElementType.Q4_0 => "Q4_0", ElementType.Q4_1 => "Q4_1", ElementType.Q5_0 => "Q5_0", ElementType.Q5_1 => "Q5_1",
+        ElementType.Q4_K => "Q4_K", ElementType.Q5_K => "Q5_K", ElementType.Q6_K => "Q6_K",
+        _ => ((int)t).ToString(System.Globalization.CultureInfo.InvariantCulture),
     };
 
     /// <summary>numpy dtype descriptor for .npy files, or null if numpy has none.</summary>

@@ -9,7 +9,8 @@ namespace Llmaot.Runtime;
 
 /// <summary>
 /// The command line of a generated executable:
-/// <c>NAME --input IN=FILE ... --output-dir DIR</c>, <c>NAME --bench N [--input ...]</c>, <c>NAME --info</c>.
+/// <c>NAME --input IN=FILE ... --output-dir DIR</c>, <c>NAME --bench N [--input ...]</c>, <c>NAME --info</c>,
+/// <c>NAME --mem</c> (one seeded run; prints the stack depth and peak RSS it measured, see <see cref="MemoryProbe"/>).
 /// Errors print one line and return exit code 1.
 /// </summary>
 public static unsafe class Host
@@ -24,7 +25,7 @@ public static unsafe class Host
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             string msg = e.Message.StartsWith("LLMAOT", StringComparison.Ordinal) ? e.Message : "LLMAOT9000: " + e.Message;
-            Console.Error.WriteLine("error " + msg);
+            StdIo.Err("error " + msg);
             return 1;
         }
     }
@@ -34,7 +35,7 @@ public static unsafe class Host
         var inputs = new List<(string Name, string File)>();
         string? outDir = null;
         int bench = 0;
-        bool info = false;
+        bool info = false, mem = false;
         ulong seed = 42;
         for (int i = 0; i < args.Length; i++)
         {
@@ -55,9 +56,10 @@ public static unsafe class Host
                 case "--bench": bench = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--seed": seed = ulong.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--info": info = true; break;
+                case "--mem": mem = true; break;
                 case "--help":
                 case "-h":
-                    Console.WriteLine("usage: NAME --input IN=FILE ... --output-dir DIR | NAME --bench N [--input IN=FILE ...] | NAME --info");
+                    StdIo.Out("usage: NAME --input IN=FILE ... --output-dir DIR | NAME --bench N [--input IN=FILE ...] | NAME --info | NAME --mem");
                     return 0;
                 default: throw new ArgumentException($"LLMAOT9012: unknown argument '{a}'; see --help");
             }
@@ -67,10 +69,10 @@ public static unsafe class Host
         var mi = model.Info;
         if (info)
         {
-            Console.WriteLine(InfoJson(mi));
+            StdIo.Out(InfoJson(mi));
             return 0;
         }
-        if (bench <= 0 && outDir == null) throw new ArgumentException("LLMAOT9013: give --output-dir DIR (with --input NAME=FILE for each input), --bench N or --info");
+        if (bench <= 0 && outDir == null && !mem) throw new ArgumentException("LLMAOT9013: give --output-dir DIR (with --input NAME=FILE for each input), --bench N or --info");
 
         var inBufs = new void*[mi.Inputs.Length];
         var outBufs = new void*[mi.Outputs.Length];
@@ -83,7 +85,7 @@ public static unsafe class Host
                 inBufs[k] = NativeMemory.AlignedAlloc((nuint)Math.Max(1, ti.Bytes), 64);
                 int found = inputs.FindIndex(x => x.Name == ti.Name);
                 if (found >= 0) Load(ti, inputs[found].File, inBufs[k]);
-                else if (bench > 0) FillRandom(ti, inBufs[k], ref rng);
+                else if (bench > 0 || mem) FillRandom(ti, inBufs[k], ref rng);
                 else throw new ArgumentException($"LLMAOT9014: missing --input {ti.Name}=FILE ({ElementTypes.Name(ti.Type)} [{string.Join(",", ti.Shape)}])");
             }
             foreach (var (name, _) in inputs)
@@ -94,7 +96,16 @@ public static unsafe class Host
             fixed (void** pi = inBufs)
             fixed (void** po = outBufs)
             {
-                if (bench > 0)
+                if (mem)
+                {
+                    // One run on seeded inputs with the stack below this frame poisoned: what it uses beyond the arena.
+                    nint low = MemoryProbe.PoisonStack();
+                    model.Run(pi, po);
+                    long stack = MemoryProbe.StackUsed(low);
+                    StdIo.Out(string.Create(CultureInfo.InvariantCulture,
+                        $"{{\"arena_bytes\":{mi.ArenaBytes},\"weights_bytes\":{mi.WeightsBytes},\"stack_bytes\":{stack},\"probe_bytes\":{MemoryProbe.StackWindow},\"rss_peak_bytes\":{MemoryProbe.PeakRssBytes()}}}"));
+                }
+                else if (bench > 0)
                 {
                     for (int w = 0; w < Math.Min(bench, 10); w++) model.Run(pi, po);
                     var times = new double[bench];
@@ -105,7 +116,7 @@ public static unsafe class Host
                         times[r] = Stopwatch.GetElapsedTime(t0).TotalMicroseconds;
                     }
                     Array.Sort(times);
-                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    StdIo.Out(string.Create(CultureInfo.InvariantCulture,
                         $"{{\"runs\":{bench},\"median_us\":{Percentile(times, 0.5):0.###},\"p90_us\":{Percentile(times, 0.9):0.###},\"min_us\":{times[0]:0.###}}}"));
                 }
                 else
@@ -181,7 +192,16 @@ public static unsafe class Host
         Tensors(sb, mi.Outputs);
         sb.Append(",\"arena_bytes\":").Append(mi.ArenaBytes);
         sb.Append(",\"weights_bytes\":").Append(mi.WeightsBytes);
+        SizeFields(sb);
         sb.Append(",\"provenance\":").Append(Json(mi.Provenance));
+        AppendIsa(sb);
+        sb.Append('}');
+        return sb.ToString();
+    }
+
+    /// <summary>Appends <c>,"isa":{...},"arch":...</c>: what the SIMD kernels test with IsSupported in this binary.</summary>
+    public static void AppendIsa(StringBuilder sb)
+    {
         sb.Append(",\"isa\":{");
         sb.Append("\"Vector512\":").Append(B(Vector512.IsHardwareAccelerated));
         sb.Append(",\"Vector256\":").Append(B(Vector256.IsHardwareAccelerated));
@@ -193,11 +213,25 @@ public static unsafe class Host
         sb.Append(",\"AvxVnni\":").Append(B(System.Runtime.Intrinsics.X86.AvxVnni.IsSupported));
         sb.Append(",\"AdvSimd\":").Append(B(System.Runtime.Intrinsics.Arm.AdvSimd.IsSupported));
         sb.Append(",\"Dp\":").Append(B(System.Runtime.Intrinsics.Arm.Dp.IsSupported));
-        sb.Append("},\"arch\":").Append(Json(RuntimeInformation.ProcessArchitecture.ToString().ToLowerInvariant()));
-        sb.Append('}');
-        return sb.ToString();
+        sb.Append("},\"arch\":").Append(Json(RuntimeInformation.ProcessArchitecture switch
+        {
+            Architecture.X64 => "x64", Architecture.Arm64 => "arm64", Architecture.X86 => "x86", Architecture.Arm => "arm",
+            _ => "other",
+        }));
 
         static string B(bool b) => b ? "true" : "false";
+    }
+
+    /// <summary>
+    /// In a native executable: <c>"binary_bytes"</c> (its own file size) and <c>"code_bytes"</c> (that minus the embedded weights:
+    /// code, runtime, metadata). Nothing when running on the JIT (tests), where the process is `dotnet`.
+    /// </summary>
+    public static void SizeFields(StringBuilder sb)
+    {
+        if (System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported || Environment.ProcessPath is not { } self || !File.Exists(self)) return;
+        long binary = new FileInfo(self).Length;
+        sb.Append(",\"binary_bytes\":").Append(binary);
+        sb.Append(",\"code_bytes\":").Append(binary - WeightBlob.EmbeddedBytes);
     }
 
     private static void Tensors(StringBuilder sb, TensorInfo[] ts)

@@ -16,10 +16,23 @@ public sealed record TensorInfo(string Name, ElementType Type, int[] Shape)
 
     /// <summary>Number of bytes.</summary>
     public long Bytes => ElementTypes.ByteCount(Type, Count);
+
+    /// <summary>"NAME dtype [d0,d1,...]". Written out because the record's generated ToString formats the enum through reflection.</summary>
+    public override string ToString() => $"{Name} {ElementTypes.Name(Type)} [{string.Join(",", Shape)}]";
+
+    /// <summary>Same name, element type and shape array, as the synthesized equality (without its enum comparer, which boxes).</summary>
+    public bool Equals(TensorInfo? other) => other is not null && Name == other.Name && Type == other.Type && Shape == other.Shape;
+
+    /// <inheritdoc/>
+    public override int GetHashCode() => HashCode.Combine(Name, (int)Type, Shape);
 }
 
 /// <summary>What a generated model declares about itself.</summary>
-public sealed record ModelInfo(string Name, TensorInfo[] Inputs, TensorInfo[] Outputs, long ArenaBytes, long WeightsBytes, string Provenance);
+public sealed record ModelInfo(string Name, TensorInfo[] Inputs, TensorInfo[] Outputs, long ArenaBytes, long WeightsBytes, string Provenance)
+{
+    /// <summary>The model's name (a short ToString keeps the record's reflection-based printer out of generated binaries).</summary>
+    public override string ToString() => Name;
+}
 
 /// <summary>
 /// The untyped face of every generated model, used by the generic host, the verifier and tests.

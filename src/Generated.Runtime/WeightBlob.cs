@@ -23,6 +23,9 @@ public sealed unsafe class WeightBlob : IDisposable
 
     private WeightBlob() { }
 
+    /// <summary>Bytes of weights opened from embedded resources in this process (the weights part of the executable).</summary>
+    public static long EmbeddedBytes { get; private set; }
+
     /// <summary>An empty blob, for models without weights.</summary>
     public static WeightBlob Empty() => new();
 
@@ -32,6 +35,7 @@ public sealed unsafe class WeightBlob : IDisposable
         using var s = assembly.GetManifestResourceStream(name)
             ?? throw new InvalidOperationException($"LLMAOT9002: weights resource '{name}' is missing from {assembly.GetName().Name}; rebuild the model");
         var b = new WeightBlob { Length = s.Length };
+        EmbeddedBytes += s.Length;
         if (s is UnmanagedMemoryStream ums)
         {
             b.Pointer = ums.PositionPointer;

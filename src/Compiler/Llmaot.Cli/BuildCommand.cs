@@ -6,7 +6,7 @@ using Llmaot.Emit;
 
 namespace Llmaot.Cli;
 
-/// <summary>`llmaot build MODEL -o DIR [--name NAME] [--target RID] [--isa ISA] [--dim SYM=N]... [--shape INPUT=dims]... [--emit exe|source] [--weights embedded|file] [--size]`</summary>
+/// <summary>`llmaot build MODEL -o DIR [--name NAME] [--target RID] [--isa ISA] [--dim SYM=N]... [--shape INPUT=dims]... [--emit exe|source] [--weights embedded|file] [--size] [--report] [--report-json FILE]`</summary>
 public static class BuildCommand
 {
     private static string? Tokenizer;
@@ -14,6 +14,8 @@ public static class BuildCommand
     private static string? Quantize;
     private static string? Namespace;
     private static string? ClassName;
+    private static bool Report;
+    private static string? ReportJson;
 
     public static Command Create()
     {
@@ -39,8 +41,10 @@ public static class BuildCommand
         var ctx = new Option<int?>("--ctx") { Description = "KV-cache length of a language model (default: the model's context)" };
         var quantize = new Option<string?>("--quantize") { Description = "Compress weights at compile time: q8_0 or q4_0 (blocks of 32, symmetric, one scale per block)" };
         quantize.AcceptOnlyFromAmong("q8_0", "q4_0", "int8");
+        var report = new Option<bool>("--report") { Description = "Print a fit report: flash (code + weights) and RAM (arena, KV cache, measured stack and runtime)" };
+        var reportJson = new Option<string?>("--report-json") { Description = "Also write the fit report as JSON to this file" };
 
-        var cmd = new Command("build", "Compile a model to a native executable (or to C# source)") { model, output, name, target, isa, dim, shape, consts, emit, weights, size, tokenizer, ctx, quantize, ns, className, errorFormat };
+        var cmd = new Command("build", "Compile a model to a native executable (or to C# source)") { model, output, name, target, isa, dim, shape, consts, emit, weights, size, tokenizer, ctx, quantize, ns, className, errorFormat, report, reportJson };
         cmd.SetAction(r =>
         {
             try
@@ -52,6 +56,8 @@ public static class BuildCommand
                 Tokenizer = r.GetValue(tokenizer);
                 Context = r.GetValue(ctx);
                 Quantize = r.GetValue(quantize);
+                ReportJson = r.GetValue(reportJson);
+                Report = r.GetValue(report) || ReportJson != null;
                 return Run(r.GetValue(model)!, r.GetValue(output)!, r.GetValue(name), r.GetValue(target)!, r.GetValue(isa), r.GetValue(dim), r.GetValue(shape),
                     r.GetValue(emit) switch { "source" => EmitKind.Source, "library" => EmitKind.Library, "class" => EmitKind.Class, _ => EmitKind.Exe }, r.GetValue(weights) == "file" ? WeightsMode.File : WeightsMode.Embedded, r.GetValue(size));
             }
@@ -117,6 +123,15 @@ public static class BuildCommand
             EmitKind.Source => "  binary_bytes: (source only; run `dotnet publish -c Release` in the folder)",
             _ => "  binary_bytes: (no binary; reference the project or add the class to yours)",
         });
+        // The code part: the executable minus the weights embedded in it (all of it with --weights file).
+        if (kind == EmitKind.Exe) Console.WriteLine(string.Create(ci, $"  code_bytes:   {binary - (weights == WeightsMode.Embedded ? g.WeightsBytes : 0):N0}{(size ? " (--size)" : "")}"));
+        if (Report)
+        {
+            var f = FitReport.Measure(g, b, kind == EmitKind.Exe ? where : null, binary, weights == WeightsMode.Embedded);
+            Console.WriteLine();
+            Console.Write(FitReport.Table(f));
+            if (ReportJson != null) File.WriteAllText(ReportJson, FitReport.Json(f) + "\n");
+        }
         return 0;
     }
 }

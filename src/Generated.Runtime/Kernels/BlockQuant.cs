@@ -210,7 +210,8 @@ public static unsafe class BlockQuant
 
     /// <summary>
     /// y[i] = Σ_b d_w[i,b]·d_x[b]·Σ_k q_w[i,b,k]·q_x[b,k]: Q8_0 weights times int8 activations (<see cref="QuantizeActivations"/>),
-    /// rows [rowStart, rowEnd). AVX2: vpmaddubsw on |w| and sign-transferred x, then vpmaddwd; arm64: sdot; else scalar.
+    /// rows [rowStart, rowEnd). AVX2: vpmaddubsw on |w| and sign-transferred x, then vpmaddwd; arm64: sdot (Dp, armv8.2-a+dotprod),
+    /// else smull + sadalp (AdvSimd, armv8-a); else scalar.
     /// </summary>
     public static void MatVecQ8_0Q8(byte* w, sbyte* xq, float* xd, float* y, int n, int rowStart, int rowEnd)
     {
@@ -257,6 +258,23 @@ public static unsafe class BlockQuant
                     byte* blk = row + b * 34;
                     var s = Dp.DotProduct(Dp.DotProduct(Vector128<int>.Zero, Vector128.Load((sbyte*)blk + 2), Vector128.Load(xq + b * 32)),
                         Vector128.Load((sbyte*)blk + 18), Vector128.Load(xq + b * 32 + 16));
+                    acc = AdvSimd.FusedMultiplyAdd(acc, AdvSimd.ConvertToSingle(s), Vector128.Create(HalfToFloat(*(Half*)blk) * xd[b]));
+                }
+                y[i] = Vector128.Sum(acc);
+            }
+            return;
+        }
+        if (AdvSimd.IsSupported)
+        {
+            // armv8.0 without the dot-product extension: smull/smull2 to int16 products, sadalp into int32 lanes (exact).
+            for (int i = rowStart; i < rowEnd; i++)
+            {
+                byte* row = w + (long)i * nb * 34;
+                var acc = Vector128<float>.Zero;
+                for (int b = 0; b < nb; b++)
+                {
+                    byte* blk = row + b * 34;
+                    var s = DotBlockAdvSimd(Vector128.Load((sbyte*)blk + 2), Vector128.Load((sbyte*)blk + 18), Vector128.Load(xq + b * 32), Vector128.Load(xq + b * 32 + 16));
                     acc = AdvSimd.FusedMultiplyAdd(acc, AdvSimd.ConvertToSingle(s), Vector128.Create(HalfToFloat(*(Half*)blk) * xd[b]));
                 }
                 y[i] = Vector128.Sum(acc);
@@ -374,7 +392,40 @@ public static unsafe class BlockQuant
             }
             return;
         }
+        if (AdvSimd.IsSupported)
+        {
+            var mask = Vector128.Create((byte)0x0F);
+            var eight = Vector128.Create((sbyte)8);
+            for (int i = rowStart; i < rowEnd; i++)
+            {
+                byte* row = w + (long)i * nb * 18;
+                var acc = Vector128<float>.Zero;
+                for (int b = 0; b < nb; b++)
+                {
+                    byte* blk = row + b * 18;
+                    var raw = Vector128.Load(blk + 2);
+                    var s = DotBlockAdvSimd((raw & mask).AsSByte() - eight, Vector128.ShiftRightLogical(raw, 4).AsSByte() - eight,
+                        Vector128.Load(xq + b * 32), Vector128.Load(xq + b * 32 + 16));
+                    acc = AdvSimd.FusedMultiplyAdd(acc, AdvSimd.ConvertToSingle(s), Vector128.Create(HalfToFloat(*(Half*)blk) * xd[b]));
+                }
+                y[i] = Vector128.Sum(acc);
+            }
+            return;
+        }
         MatVecQ4_0Q8Scalar(w, xq, xd, y, n, rowStart, rowEnd);
+    }
+
+    /// <summary>
+    /// Σ w·x over one block of 32 int8 pairs (w0/x0 the first 16, w1/x1 the rest) as four int32 partial sums, with plain
+    /// AdvSimd: each smull/smull2 gives eight int16 products (|w·x| ≤ 16384 fits), sadalp adds neighbouring pairs into int32.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<int> DotBlockAdvSimd(Vector128<sbyte> w0, Vector128<sbyte> w1, Vector128<sbyte> x0, Vector128<sbyte> x1)
+    {
+        var s = AdvSimd.AddPairwiseWidening(AdvSimd.MultiplyWideningLower(w0.GetLower(), x0.GetLower()));
+        s = AdvSimd.AddPairwiseWideningAndAdd(s, AdvSimd.MultiplyWideningUpper(w0, x0));
+        s = AdvSimd.AddPairwiseWideningAndAdd(s, AdvSimd.MultiplyWideningLower(w1.GetLower(), x1.GetLower()));
+        return AdvSimd.AddPairwiseWideningAndAdd(s, AdvSimd.MultiplyWideningUpper(w1, x1));
     }
 
     /// <summary>Scalar reference of <see cref="MatVecQ4_0Q8"/>.</summary>

@@ -5,7 +5,11 @@ using System.Text;
 namespace Llmaot.Runtime.Llm;
 
 /// <summary>What a generated language model declares about itself.</summary>
-public sealed record LlmInfo(string Name, int Dim, int Layers, int Heads, int KvHeads, int Vocab, int Context, long WeightsBytes, long StateBytes, string WeightFormat, string Provenance);
+public sealed record LlmInfo(string Name, int Dim, int Layers, int Heads, int KvHeads, int Vocab, int Context, long WeightsBytes, long StateBytes, string WeightFormat, string Provenance)
+{
+    /// <summary>The model's name (a short ToString keeps the record's reflection-based printer out of generated binaries).</summary>
+    public override string ToString() => Name;
+}
 
 /// <summary>The face of a generated decoder: one position at a time, with its KV cache inside.</summary>
 public unsafe interface ILlmModel : IDisposable
@@ -41,7 +45,7 @@ public static unsafe class LlmHost
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             string msg = e.Message.StartsWith("LLMAOT", StringComparison.Ordinal) ? e.Message : "LLMAOT9000: " + e.Message;
-            Console.Error.WriteLine("error " + msg);
+            StdIo.Err("error " + msg);
             return 1;
         }
     }
@@ -53,7 +57,7 @@ public static unsafe class LlmHost
         int n = 256, threads = Environment.ProcessorCount, topK = 40, promptTokens = 0;
         float temp = 0.8f, topP = 0.95f, minP = 0.05f, repeat = 1.0f;
         ulong seed = 0;
-        bool interactive = false, info = false;
+        bool interactive = false, info = false, mem = false;
         var ci = CultureInfo.InvariantCulture;
         for (int i = 0; i < args.Length; i++)
         {
@@ -73,10 +77,11 @@ public static unsafe class LlmHost
                 case "-i": case "--interactive": interactive = true; break;
                 case "--prompt-tokens": promptTokens = int.Parse(Next(), ci); break;
                 case "--info": info = true; break;
+                case "--mem": mem = true; break;
                 case "-h":
                 case "--help":
-                    Console.WriteLine("usage: NAME [-p PROMPT] [-n N] [--temp T] [--top-k K] [--top-p P] [--min-p P] [--repeat-penalty R] [--seed S] [--threads T] [-i] [--info] [--prompt-tokens N]");
-                    Console.WriteLine("  --prompt-tokens N: benchmark prompt of BOS and N-1 fixed token ids instead of -p text (measures prefill at an exact length)");
+                    StdIo.Out("usage: NAME [-p PROMPT] [-n N] [--temp T] [--top-k K] [--top-p P] [--min-p P] [--repeat-penalty R] [--seed S] [--threads T] [-i] [--info] [--mem] [--prompt-tokens N]");
+                    StdIo.Out("  --prompt-tokens N: benchmark prompt of BOS and N-1 fixed token ids instead of -p text (measures prefill at an exact length)");
                     return 0;
                 default: throw new ArgumentException($"LLMAOT9012: unknown argument '{a}'; see --help");
             }
@@ -86,11 +91,26 @@ public static unsafe class LlmHost
         var mi = model.Info;
         if (info)
         {
-            Console.WriteLine(string.Create(ci, $"{{\"name\":{Host.Json(mi.Name)},\"dim\":{mi.Dim},\"layers\":{mi.Layers},\"heads\":{mi.Heads},\"kv_heads\":{mi.KvHeads},\"vocab\":{mi.Vocab},\"context\":{mi.Context},\"weights_bytes\":{mi.WeightsBytes},\"state_bytes\":{mi.StateBytes},\"weight_format\":{Host.Json(mi.WeightFormat)},\"provenance\":{Host.Json(mi.Provenance)}}}"));
+            var sb = new StringBuilder(string.Create(ci, $"{{\"name\":{Host.Json(mi.Name)},\"dim\":{mi.Dim},\"layers\":{mi.Layers},\"heads\":{mi.Heads},\"kv_heads\":{mi.KvHeads},\"vocab\":{mi.Vocab},\"context\":{mi.Context},\"weights_bytes\":{mi.WeightsBytes},\"state_bytes\":{mi.StateBytes},\"weight_format\":{Host.Json(mi.WeightFormat)},\"provenance\":{Host.Json(mi.Provenance)}"));
+            Host.SizeFields(sb);
+            Host.AppendIsa(sb);
+            StdIo.Out(sb.Append('}').ToString());
+            return 0;
+        }
+        if (mem)
+        {
+            // One decode step (BOS at position 0, on this thread) with the stack below this frame poisoned.
+            model.Threads = 1;
+            nint low = MemoryProbe.PoisonStack();
+            model.Forward(model.Tokenizer.Bos, 0);
+            long stack = MemoryProbe.StackUsed(low);
+            long kv = 2L * mi.Layers * mi.Context * (mi.Dim / mi.Heads * mi.KvHeads) * sizeof(float);
+            StdIo.Out(string.Create(ci, $"{{\"state_bytes\":{mi.StateBytes},\"kv_cache_bytes\":{kv},\"weights_bytes\":{mi.WeightsBytes},\"stack_bytes\":{stack},\"probe_bytes\":{MemoryProbe.StackWindow},\"rss_peak_bytes\":{MemoryProbe.PeakRssBytes()}}}"));
             return 0;
         }
         var options = new SamplerOptions(temp, topK, topP, minP, repeat, 64, seed);
-        var stdout = Console.OpenStandardOutput();
+        using var stdout = StdIo.Open(1, FileAccess.Write);
+        StreamReader? stdin = null;
         int pos = 0;
         int lastToken = model.Tokenizer.Bos;
         do
@@ -103,13 +123,14 @@ public static unsafe class LlmHost
                 promptTokens = 0;
             }
             var stats = Generate(model, prompt, n, options, stdout, ref pos, ref lastToken, t0, ids);
-            Console.Error.WriteLine(stats);
+            StdIo.Err(stats);
             if (!interactive) break;
-            Console.Out.Flush();
-            Console.Error.Write("> ");
-            prompt = Console.ReadLine() ?? "";
+            using (var err = StdIo.Open(2, FileAccess.Write)) err.Write("> "u8);
+            stdin ??= new StreamReader(StdIo.Open(0, FileAccess.Read), System.Text.Encoding.UTF8);
+            prompt = stdin.ReadLine() ?? "";
             t0 = Stopwatch.GetTimestamp();
         } while (prompt.Length > 0 && pos < mi.Context);
+        stdin?.Dispose();
         return 0;
     }
 

@@ -32,9 +32,11 @@ public class NativeAotTests
     {
         string modelPath = SharedData.File(model);
         string outDir = SharedData.TempDir("e2e-" + name);
-        var (code, o, e) = Exec(Path.Combine(SharedData.RepoRoot, "llmaot"), SharedData.RepoRoot, "build", modelPath, "-o", outDir);
+        string reportJson = Path.Combine(outDir, "report.json");
+        var (code, o, e) = Exec(Path.Combine(SharedData.RepoRoot, "llmaot"), SharedData.RepoRoot, "build", modelPath, "-o", outDir, "--report", "--report-json", reportJson);
         Assert.True(code == 0, $"llmaot build failed ({code}):\n{o}\n{e}");
         Assert.Contains("weights_bytes:", o);
+        Assert.Contains($"fit report: {name} (linux-x64, x86-64-v3)", o);
         Assert.Contains("arena_bytes:", o);
         Assert.Contains("binary_bytes:", o);
         string exe = Path.Combine(outDir, name);
@@ -67,6 +69,27 @@ public class NativeAotTests
         Assert.True(isa.TryGetProperty("Vector512", out _));
         Assert.True(info.RootElement.GetProperty("weights_bytes").GetInt64() > 0);
         Assert.True(info.RootElement.GetProperty("arena_bytes").GetInt64() > 0);
+
+        // Size: the binary knows its own size; the code part (binary minus embedded weights) fits the 1.5 MB budget.
+        long weights = info.RootElement.GetProperty("weights_bytes").GetInt64(), codeBytes = info.RootElement.GetProperty("code_bytes").GetInt64();
+        Assert.Equal(size, info.RootElement.GetProperty("binary_bytes").GetInt64());
+        Assert.Equal(size - weights, codeBytes);
+        Assert.True(codeBytes <= Arm64Tests.CodeBudget, $"{name} linux-x64 code part is {codeBytes:N0} bytes, over {Arm64Tests.CodeBudget:N0}");
+        Assert.Contains(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"code_bytes:   {codeBytes:N0}"), o);
+
+        // The fit report agrees with the binary, and its stack figure was measured by running it.
+        using var report = JsonDocument.Parse(File.ReadAllText(reportJson));
+        var flash = report.RootElement.GetProperty("flash");
+        var ram = report.RootElement.GetProperty("ram");
+        Assert.Equal(codeBytes, flash.GetProperty("code_bytes").GetInt64());
+        Assert.Equal(size, flash.GetProperty("total_bytes").GetInt64());
+        Assert.Equal(info.RootElement.GetProperty("arena_bytes").GetInt64(), ram.GetProperty("arena_bytes").GetInt64());
+        Assert.Equal("native", ram.GetProperty("measured").GetString());
+        long stack = ram.GetProperty("stack_bytes").GetInt64();
+        Assert.True(stack > 0 && stack < Llmaot.Runtime.MemoryProbe.StackWindow, $"measured stack {stack}");
+        // The measured peak RSS holds at least the arena and the probe's poisoned stack window (a broken reading gives -1 or 0).
+        long rss = ram.GetProperty("rss_peak_bytes").GetInt64();
+        Assert.True(rss >= ram.GetProperty("arena_bytes").GetInt64() + Llmaot.Runtime.MemoryProbe.StackWindow, $"peak RSS {rss}");
 
         // --bench prints one JSON line.
         var (bc, bo, _) = Exec(exe, outDir, "--bench", "20");
