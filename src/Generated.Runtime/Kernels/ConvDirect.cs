@@ -117,10 +117,16 @@ public static unsafe class ConvDirect
                     float* bb = bias == null ? null : bias + ob * OcBlock;
                     float* yb = yi + (long)ob * OcBlock * ohw;
                     int mv = Math.Min(OcBlock, m - ob * OcBlock);
-                    if (lanes == 16)
-                        Tile512(src + in0, in1 - in0, in2 - in0, wb, c, kh, kw, plane, wp, yb + out0, out1 - out0, out2 - out0, ohw, mv, bb, epi);
+                    // A last group with only two distinct positions takes the two-position tile (no repeated work).
+                    bool two = g + 2 >= total && g + 1 < total;
+                    if (lanes == 16 && two)
+                        Tile512<N2>(src + in0, in1 - in0, 0, wb, c, kh, kw, plane, wp, yb + out0, out1 - out0, 0, ohw, mv, bb, epi);
+                    else if (lanes == 16)
+                        Tile512<N3>(src + in0, in1 - in0, in2 - in0, wb, c, kh, kw, plane, wp, yb + out0, out1 - out0, out2 - out0, ohw, mv, bb, epi);
+                    else if (lanes == 8 && two)
+                        Tile256<N2>(src + in0, in1 - in0, 0, wb, c, kh, kw, plane, wp, yb + out0, out1 - out0, 0, ohw, mv, bb, epi);
                     else if (lanes == 8)
-                        Tile256(src + in0, in1 - in0, in2 - in0, wb, c, kh, kw, plane, wp, yb + out0, out1 - out0, out2 - out0, ohw, mv, bb, epi);
+                        Tile256<N3>(src + in0, in1 - in0, in2 - in0, wb, c, kh, kw, plane, wp, yb + out0, out1 - out0, out2 - out0, ohw, mv, bb, epi);
                     else
                         Tile128(src + in0, in1 - in0, in2 - in0, wb, c, kh, kw, plane, wp, yb + out0, out1 - out0, out2 - out0, ohw, mv, bb, epi);
                 }
@@ -282,14 +288,16 @@ public static unsafe class ConvDirect
     }
 
     // ------------------------------------------------------------------------------------------
-    // Microkernels: 4 output channels x 3 vectors of output pixels. x0 points at the first position's
+    // Microkernels: 4 output channels x 3 vectors of output pixels (2 when the type constant TP is 2, for a last
+    // group with only two positions left). x0 points at the first position's
     // top-left input; d1/d2 are the other positions' input offsets from it (likewise e1/e2 for outputs).
     // Accumulators start from the bias, so the result is epi(bias + sum).
     // ------------------------------------------------------------------------------------------
 
-    private static void Tile256(float* x0, long d1, long d2, float* wp, int c, int kh, int kw, int plane, int pitch,
-        float* y0, long e1, long e2, int ohw, int mv, float* bias, Epilogue epi)
+    private static void Tile256<TP>(float* x0, long d1, long d2, float* wp, int c, int kh, int kw, int plane, int pitch,
+        float* y0, long e1, long e2, int ohw, int mv, float* bias, Epilogue epi) where TP : struct, IConstInt
     {
+        bool three = TP.Value > 2; // the third position (d2/e2) is live
         LoadBias(bias, mv, out float b0, out float b1, out float b2, out float b3);
         Vector256<float> a00 = Vector256.Create(b0), a01 = a00, a02 = a00;
         Vector256<float> a10 = Vector256.Create(b1), a11 = a10, a12 = a10;
@@ -306,35 +314,36 @@ public static unsafe class ConvDirect
                 {
                     var i0 = Vector256.Load(r);
                     var i1 = Vector256.Load(r + d1);
-                    var i2 = Vector256.Load(r + d2);
+                    var i2 = three ? Vector256.Load(r + d2) : default;
                     var w = Vector256.Create(wp[0]);
                     a00 = Vector256.MultiplyAddEstimate(w, i0, a00);
                     a01 = Vector256.MultiplyAddEstimate(w, i1, a01);
-                    a02 = Vector256.MultiplyAddEstimate(w, i2, a02);
+                    if (three) a02 = Vector256.MultiplyAddEstimate(w, i2, a02);
                     w = Vector256.Create(wp[1]);
                     a10 = Vector256.MultiplyAddEstimate(w, i0, a10);
                     a11 = Vector256.MultiplyAddEstimate(w, i1, a11);
-                    a12 = Vector256.MultiplyAddEstimate(w, i2, a12);
+                    if (three) a12 = Vector256.MultiplyAddEstimate(w, i2, a12);
                     w = Vector256.Create(wp[2]);
                     a20 = Vector256.MultiplyAddEstimate(w, i0, a20);
                     a21 = Vector256.MultiplyAddEstimate(w, i1, a21);
-                    a22 = Vector256.MultiplyAddEstimate(w, i2, a22);
+                    if (three) a22 = Vector256.MultiplyAddEstimate(w, i2, a22);
                     w = Vector256.Create(wp[3]);
                     a30 = Vector256.MultiplyAddEstimate(w, i0, a30);
                     a31 = Vector256.MultiplyAddEstimate(w, i1, a31);
-                    a32 = Vector256.MultiplyAddEstimate(w, i2, a32);
+                    if (three) a32 = Vector256.MultiplyAddEstimate(w, i2, a32);
                 }
             }
         }
-        Store3(y0, e1, e2, a00, a01, a02, epi);
-        if (mv > 1) Store3(y0 + ohw, e1, e2, a10, a11, a12, epi);
-        if (mv > 2) Store3(y0 + 2L * ohw, e1, e2, a20, a21, a22, epi);
-        if (mv > 3) Store3(y0 + 3L * ohw, e1, e2, a30, a31, a32, epi);
+        Store3(three, y0, e1, e2, a00, a01, a02, epi);
+        if (mv > 1) Store3(three, y0 + ohw, e1, e2, a10, a11, a12, epi);
+        if (mv > 2) Store3(three, y0 + 2L * ohw, e1, e2, a20, a21, a22, epi);
+        if (mv > 3) Store3(three, y0 + 3L * ohw, e1, e2, a30, a31, a32, epi);
     }
 
-    private static void Tile512(float* x0, long d1, long d2, float* wp, int c, int kh, int kw, int plane, int pitch,
-        float* y0, long e1, long e2, int ohw, int mv, float* bias, Epilogue epi)
+    private static void Tile512<TP>(float* x0, long d1, long d2, float* wp, int c, int kh, int kw, int plane, int pitch,
+        float* y0, long e1, long e2, int ohw, int mv, float* bias, Epilogue epi) where TP : struct, IConstInt
     {
+        bool three = TP.Value > 2; // the third position (d2/e2) is live
         LoadBias(bias, mv, out float b0, out float b1, out float b2, out float b3);
         Vector512<float> a00 = Vector512.Create(b0), a01 = a00, a02 = a00;
         Vector512<float> a10 = Vector512.Create(b1), a11 = a10, a12 = a10;
@@ -351,30 +360,30 @@ public static unsafe class ConvDirect
                 {
                     var i0 = Vector512.Load(r);
                     var i1 = Vector512.Load(r + d1);
-                    var i2 = Vector512.Load(r + d2);
+                    var i2 = three ? Vector512.Load(r + d2) : default;
                     var w = Vector512.Create(wp[0]);
                     a00 = Vector512.FusedMultiplyAdd(w, i0, a00);
                     a01 = Vector512.FusedMultiplyAdd(w, i1, a01);
-                    a02 = Vector512.FusedMultiplyAdd(w, i2, a02);
+                    if (three) a02 = Vector512.FusedMultiplyAdd(w, i2, a02);
                     w = Vector512.Create(wp[1]);
                     a10 = Vector512.FusedMultiplyAdd(w, i0, a10);
                     a11 = Vector512.FusedMultiplyAdd(w, i1, a11);
-                    a12 = Vector512.FusedMultiplyAdd(w, i2, a12);
+                    if (three) a12 = Vector512.FusedMultiplyAdd(w, i2, a12);
                     w = Vector512.Create(wp[2]);
                     a20 = Vector512.FusedMultiplyAdd(w, i0, a20);
                     a21 = Vector512.FusedMultiplyAdd(w, i1, a21);
-                    a22 = Vector512.FusedMultiplyAdd(w, i2, a22);
+                    if (three) a22 = Vector512.FusedMultiplyAdd(w, i2, a22);
                     w = Vector512.Create(wp[3]);
                     a30 = Vector512.FusedMultiplyAdd(w, i0, a30);
                     a31 = Vector512.FusedMultiplyAdd(w, i1, a31);
-                    a32 = Vector512.FusedMultiplyAdd(w, i2, a32);
+                    if (three) a32 = Vector512.FusedMultiplyAdd(w, i2, a32);
                 }
             }
         }
-        Store3(y0, e1, e2, a00, a01, a02, epi);
-        if (mv > 1) Store3(y0 + ohw, e1, e2, a10, a11, a12, epi);
-        if (mv > 2) Store3(y0 + 2L * ohw, e1, e2, a20, a21, a22, epi);
-        if (mv > 3) Store3(y0 + 3L * ohw, e1, e2, a30, a31, a32, epi);
+        Store3(three, y0, e1, e2, a00, a01, a02, epi);
+        if (mv > 1) Store3(three, y0 + ohw, e1, e2, a10, a11, a12, epi);
+        if (mv > 2) Store3(three, y0 + 2L * ohw, e1, e2, a20, a21, a22, epi);
+        if (mv > 3) Store3(three, y0 + 3L * ohw, e1, e2, a30, a31, a32, epi);
     }
 
     private static void Tile128(float* x0, long d1, long d2, float* wp, int c, int kh, int kw, int plane, int pitch,
@@ -442,11 +451,27 @@ public static unsafe class ConvDirect
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store3(bool three, float* y, long e1, long e2, Vector256<float> v0, Vector256<float> v1, Vector256<float> v2, Epilogue epi)
+    {
+        Vector256.Store(EpilogueOps.Apply(v0, epi), y);
+        Vector256.Store(EpilogueOps.Apply(v1, epi), y + e1);
+        if (three) Vector256.Store(EpilogueOps.Apply(v2, epi), y + e2);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Store3(float* y, long e1, long e2, Vector512<float> v0, Vector512<float> v1, Vector512<float> v2, Epilogue epi)
     {
         Vector512.Store(EpilogueOps.Apply(v0, epi), y);
         Vector512.Store(EpilogueOps.Apply(v1, epi), y + e1);
         Vector512.Store(EpilogueOps.Apply(v2, epi), y + e2);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store3(bool three, float* y, long e1, long e2, Vector512<float> v0, Vector512<float> v1, Vector512<float> v2, Epilogue epi)
+    {
+        Vector512.Store(EpilogueOps.Apply(v0, epi), y);
+        Vector512.Store(EpilogueOps.Apply(v1, epi), y + e1);
+        if (three) Vector512.Store(EpilogueOps.Apply(v2, epi), y + e2);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
