@@ -233,17 +233,11 @@ public sealed class ConvOp : OpDef
             e.W.Line($"    padTop: {PT}, padLeft: {PL}, scratch: {EmitContext.Scratch(n)}, epi: {EpilogueLiteral(n)});");
             return;
         }
-        if (pk == "fewpixels")
+        if (pk is "im2col" or "fewpixels")
         {
-            e.W.Line($"ConvFewPixels.Run({e.P(n.Inputs[0]!)}, {e.P(n.Inputs[1]!)}, {bias}, {e.P(n.Outputs[0])},");
-            e.W.Line($"    n: {N}, c: {C}, h: {H}, wIn: {W}, m: {M}, kh: {KH}, kw: {KW}, oh: {OH}, ow: {OW},");
-            e.W.Line($"    strideH: {SH}, strideW: {SW}, padTop: {PT}, padLeft: {PL}, dilH: {DH}, dilW: {DW},");
-            e.W.Line($"    scratch: {EmitContext.Scratch(n)}, epi: {EpilogueLiteral(n)});");
-            return;
-        }
-        if (pk == "im2col")
-        {
-            e.W.Line($"Conv.Run2DPacked({e.P(n.Inputs[0]!)}, {e.P(n.Inputs[1]!)}, {bias}, {e.P(n.Outputs[0])},");
+            // Both kernels take the same arguments; they differ in the packed weight layout.
+            string kernel = pk == "im2col" ? "Conv.Run2DPacked" : "ConvFewPixels.Run";
+            e.W.Line($"{kernel}({e.P(n.Inputs[0]!)}, {e.P(n.Inputs[1]!)}, {bias}, {e.P(n.Outputs[0])},");
             e.W.Line($"    n: {N}, c: {C}, h: {H}, wIn: {W}, m: {M}, kh: {KH}, kw: {KW}, oh: {OH}, ow: {OW},");
             e.W.Line($"    strideH: {SH}, strideW: {SW}, padTop: {PT}, padLeft: {PL}, dilH: {DH}, dilW: {DW},");
             e.W.Line($"    scratch: {EmitContext.Scratch(n)}, epi: {EpilogueLiteral(n)});");
