@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Llmaot.Runtime.Kernels;
 
@@ -99,6 +100,11 @@ public static unsafe class ConvDirect
                 DirectScalar(src, wPacked, bias, yi, c, plane, wp, m, kh, kw, oh, ow, epi);
                 continue;
             }
+            if (lanes == 8 && ow == 8 && oh >= 2 && width >= 512 && Vector512.IsHardwareAccelerated && Avx512F.IsSupported)
+            {
+                RowPairs512(src, wPacked, bias, yi, c, plane, wp, m, kh, kw, oh, epi);
+                continue;
+            }
             for (int g = 0; g < total; g += 3)
             {
                 // Three vector positions (the last group repeats its final position; storing it twice is harmless).
@@ -111,15 +117,113 @@ public static unsafe class ConvDirect
                     float* bb = bias == null ? null : bias + ob * OcBlock;
                     float* yb = yi + (long)ob * OcBlock * ohw;
                     int mv = Math.Min(OcBlock, m - ob * OcBlock);
-                    if (lanes == 16)
-                        Tile512(src + in0, in1 - in0, in2 - in0, wb, c, kh, kw, plane, wp, yb + out0, out1 - out0, out2 - out0, ohw, mv, bb, epi);
+                    // A last group with only two distinct positions takes the two-position tile (no repeated work).
+                    bool two = g + 2 >= total && g + 1 < total;
+                    if (lanes == 16 && two)
+                        Tile512<N2>(src + in0, in1 - in0, 0, wb, c, kh, kw, plane, wp, yb + out0, out1 - out0, 0, ohw, mv, bb, epi);
+                    else if (lanes == 16)
+                        Tile512<N3>(src + in0, in1 - in0, in2 - in0, wb, c, kh, kw, plane, wp, yb + out0, out1 - out0, out2 - out0, ohw, mv, bb, epi);
+                    else if (lanes == 8 && two)
+                        Tile256<N2>(src + in0, in1 - in0, 0, wb, c, kh, kw, plane, wp, yb + out0, out1 - out0, 0, ohw, mv, bb, epi);
                     else if (lanes == 8)
-                        Tile256(src + in0, in1 - in0, in2 - in0, wb, c, kh, kw, plane, wp, yb + out0, out1 - out0, out2 - out0, ohw, mv, bb, epi);
+                        Tile256<N3>(src + in0, in1 - in0, in2 - in0, wb, c, kh, kw, plane, wp, yb + out0, out1 - out0, out2 - out0, ohw, mv, bb, epi);
                     else
                         Tile128(src + in0, in1 - in0, in2 - in0, wb, c, kh, kw, plane, wp, yb + out0, out1 - out0, out2 - out0, ohw, mv, bb, epi);
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Output rows exactly 8 pixels wide on AVX-512: each 16-lane vector holds two output rows (oy, oy + 1), so no lane
+    /// is wasted; four such row pairs by <see cref="OcBlock"/> channels per tile. An odd last row is covered by a pair
+    /// overlapping the previous one (its row is computed and stored twice, identically).
+    /// </summary>
+    private static void RowPairs512(float* src, float* wPacked, float* bias, float* y, int c, int plane, int pitch, int m,
+        int kh, int kw, int oh, Epilogue epi)
+    {
+        int pairs = (oh + 1) / 2, blocks = (m + OcBlock - 1) / OcBlock, ohw = oh * 8;
+        long blockFloats = (long)c * kh * kw * OcBlock;
+        for (int g = 0; g < pairs; g += 4)
+        {
+            int r0 = PairRow(g, pairs, oh), r1 = PairRow(g + 1, pairs, oh), r2 = PairRow(g + 2, pairs, oh), r3 = PairRow(g + 3, pairs, oh);
+            for (int ob = 0; ob < blocks; ob++)
+            {
+                float* bb = bias == null ? null : bias + ob * OcBlock;
+                Tile512Pairs(src + (long)r0 * pitch, (r1 - r0) * pitch, (r2 - r0) * pitch, (r3 - r0) * pitch, wPacked + ob * blockFloats,
+                    c, kh, kw, plane, pitch, y + (long)ob * OcBlock * ohw + r0 * 8, (r1 - r0) * 8, (r2 - r0) * 8, (r3 - r0) * 8,
+                    ohw, Math.Min(OcBlock, m - ob * OcBlock), bb, epi);
+            }
+        }
+    }
+
+    /// <summary>First output row of row pair p (clamped to the last pair, which ends at row oh - 1).</summary>
+    private static int PairRow(int p, int pairs, int oh) => Math.Min(Math.Min(p, pairs - 1) * 2, oh - 2);
+
+    private static void Tile512Pairs(float* x0, long d1, long d2, long d3, float* wp, int c, int kh, int kw, int plane, int pitch,
+        float* y0, long e1, long e2, long e3, int ohw, int mv, float* bias, Epilogue epi)
+    {
+        LoadBias(bias, mv, out float b0, out float b1, out float b2, out float b3);
+        Vector512<float> a00 = Vector512.Create(b0), a01 = a00, a02 = a00, a03 = a00;
+        Vector512<float> a10 = Vector512.Create(b1), a11 = a10, a12 = a10, a13 = a10;
+        Vector512<float> a20 = Vector512.Create(b2), a21 = a20, a22 = a20, a23 = a20;
+        Vector512<float> a30 = Vector512.Create(b3), a31 = a30, a32 = a30, a33 = a30;
+        for (int ci = 0; ci < c; ci++)
+        {
+            float* rc = x0 + (long)ci * plane;
+            for (int ky = 0; ky < kh; ky++)
+            {
+                float* r = rc + (long)ky * pitch;
+                float* rEnd = r + kw;
+                for (; r < rEnd; r++, wp += OcBlock)
+                {
+                    var i0 = Pair(r, pitch);
+                    var i1 = Pair(r + d1, pitch);
+                    var i2 = Pair(r + d2, pitch);
+                    var i3 = Pair(r + d3, pitch);
+                    var w = Vector512.Create(wp[0]);
+                    a00 = Vector512.FusedMultiplyAdd(w, i0, a00);
+                    a01 = Vector512.FusedMultiplyAdd(w, i1, a01);
+                    a02 = Vector512.FusedMultiplyAdd(w, i2, a02);
+                    a03 = Vector512.FusedMultiplyAdd(w, i3, a03);
+                    w = Vector512.Create(wp[1]);
+                    a10 = Vector512.FusedMultiplyAdd(w, i0, a10);
+                    a11 = Vector512.FusedMultiplyAdd(w, i1, a11);
+                    a12 = Vector512.FusedMultiplyAdd(w, i2, a12);
+                    a13 = Vector512.FusedMultiplyAdd(w, i3, a13);
+                    w = Vector512.Create(wp[2]);
+                    a20 = Vector512.FusedMultiplyAdd(w, i0, a20);
+                    a21 = Vector512.FusedMultiplyAdd(w, i1, a21);
+                    a22 = Vector512.FusedMultiplyAdd(w, i2, a22);
+                    a23 = Vector512.FusedMultiplyAdd(w, i3, a23);
+                    w = Vector512.Create(wp[3]);
+                    a30 = Vector512.FusedMultiplyAdd(w, i0, a30);
+                    a31 = Vector512.FusedMultiplyAdd(w, i1, a31);
+                    a32 = Vector512.FusedMultiplyAdd(w, i2, a32);
+                    a33 = Vector512.FusedMultiplyAdd(w, i3, a33);
+                }
+            }
+        }
+        Store4(y0, e1, e2, e3, a00, a01, a02, a03, epi);
+        if (mv > 1) Store4(y0 + ohw, e1, e2, e3, a10, a11, a12, a13, epi);
+        if (mv > 2) Store4(y0 + 2L * ohw, e1, e2, e3, a20, a21, a22, a23, epi);
+        if (mv > 3) Store4(y0 + 3L * ohw, e1, e2, e3, a30, a31, a32, a33, epi);
+    }
+
+    /// <summary>[p[0..8), p[pitch..pitch+8)]: the same 8 columns of two consecutive rows.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Pair(float* p, int pitch)
+        => Avx512F.InsertVector256(Vector256.Load(p).ToVector512Unsafe(), Vector256.Load(p + pitch), 1);
+
+    /// <summary>Stores four row-pair vectors (rows y and y + 8 are contiguous, so each is one 16-float store).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store4(float* y, long e1, long e2, long e3, Vector512<float> v0, Vector512<float> v1, Vector512<float> v2,
+        Vector512<float> v3, Epilogue epi)
+    {
+        Vector512.Store(EpilogueOps.Apply(v0, epi), y);
+        Vector512.Store(EpilogueOps.Apply(v1, epi), y + e1);
+        Vector512.Store(EpilogueOps.Apply(v2, epi), y + e2);
+        Vector512.Store(EpilogueOps.Apply(v3, epi), y + e3);
     }
 
     /// <summary>Input and output offsets of vector position p (clamped to the last one) in row-major chunk order.</summary>
@@ -184,14 +288,16 @@ public static unsafe class ConvDirect
     }
 
     // ------------------------------------------------------------------------------------------
-    // Microkernels: 4 output channels x 3 vectors of output pixels. x0 points at the first position's
+    // Microkernels: 4 output channels x 3 vectors of output pixels (2 when the type constant TP is 2, for a last
+    // group with only two positions left). x0 points at the first position's
     // top-left input; d1/d2 are the other positions' input offsets from it (likewise e1/e2 for outputs).
     // Accumulators start from the bias, so the result is epi(bias + sum).
     // ------------------------------------------------------------------------------------------
 
-    private static void Tile256(float* x0, long d1, long d2, float* wp, int c, int kh, int kw, int plane, int pitch,
-        float* y0, long e1, long e2, int ohw, int mv, float* bias, Epilogue epi)
+    private static void Tile256<TP>(float* x0, long d1, long d2, float* wp, int c, int kh, int kw, int plane, int pitch,
+        float* y0, long e1, long e2, int ohw, int mv, float* bias, Epilogue epi) where TP : struct, IConstInt
     {
+        bool three = TP.Value > 2; // the third position (d2/e2) is live
         LoadBias(bias, mv, out float b0, out float b1, out float b2, out float b3);
         Vector256<float> a00 = Vector256.Create(b0), a01 = a00, a02 = a00;
         Vector256<float> a10 = Vector256.Create(b1), a11 = a10, a12 = a10;
@@ -208,35 +314,36 @@ public static unsafe class ConvDirect
                 {
                     var i0 = Vector256.Load(r);
                     var i1 = Vector256.Load(r + d1);
-                    var i2 = Vector256.Load(r + d2);
+                    var i2 = three ? Vector256.Load(r + d2) : default;
                     var w = Vector256.Create(wp[0]);
                     a00 = Vector256.MultiplyAddEstimate(w, i0, a00);
                     a01 = Vector256.MultiplyAddEstimate(w, i1, a01);
-                    a02 = Vector256.MultiplyAddEstimate(w, i2, a02);
+                    if (three) a02 = Vector256.MultiplyAddEstimate(w, i2, a02);
                     w = Vector256.Create(wp[1]);
                     a10 = Vector256.MultiplyAddEstimate(w, i0, a10);
                     a11 = Vector256.MultiplyAddEstimate(w, i1, a11);
-                    a12 = Vector256.MultiplyAddEstimate(w, i2, a12);
+                    if (three) a12 = Vector256.MultiplyAddEstimate(w, i2, a12);
                     w = Vector256.Create(wp[2]);
                     a20 = Vector256.MultiplyAddEstimate(w, i0, a20);
                     a21 = Vector256.MultiplyAddEstimate(w, i1, a21);
-                    a22 = Vector256.MultiplyAddEstimate(w, i2, a22);
+                    if (three) a22 = Vector256.MultiplyAddEstimate(w, i2, a22);
                     w = Vector256.Create(wp[3]);
                     a30 = Vector256.MultiplyAddEstimate(w, i0, a30);
                     a31 = Vector256.MultiplyAddEstimate(w, i1, a31);
-                    a32 = Vector256.MultiplyAddEstimate(w, i2, a32);
+                    if (three) a32 = Vector256.MultiplyAddEstimate(w, i2, a32);
                 }
             }
         }
-        Store3(y0, e1, e2, a00, a01, a02, epi);
-        if (mv > 1) Store3(y0 + ohw, e1, e2, a10, a11, a12, epi);
-        if (mv > 2) Store3(y0 + 2L * ohw, e1, e2, a20, a21, a22, epi);
-        if (mv > 3) Store3(y0 + 3L * ohw, e1, e2, a30, a31, a32, epi);
+        Store3(three, y0, e1, e2, a00, a01, a02, epi);
+        if (mv > 1) Store3(three, y0 + ohw, e1, e2, a10, a11, a12, epi);
+        if (mv > 2) Store3(three, y0 + 2L * ohw, e1, e2, a20, a21, a22, epi);
+        if (mv > 3) Store3(three, y0 + 3L * ohw, e1, e2, a30, a31, a32, epi);
     }
 
-    private static void Tile512(float* x0, long d1, long d2, float* wp, int c, int kh, int kw, int plane, int pitch,
-        float* y0, long e1, long e2, int ohw, int mv, float* bias, Epilogue epi)
+    private static void Tile512<TP>(float* x0, long d1, long d2, float* wp, int c, int kh, int kw, int plane, int pitch,
+        float* y0, long e1, long e2, int ohw, int mv, float* bias, Epilogue epi) where TP : struct, IConstInt
     {
+        bool three = TP.Value > 2; // the third position (d2/e2) is live
         LoadBias(bias, mv, out float b0, out float b1, out float b2, out float b3);
         Vector512<float> a00 = Vector512.Create(b0), a01 = a00, a02 = a00;
         Vector512<float> a10 = Vector512.Create(b1), a11 = a10, a12 = a10;
@@ -253,30 +360,30 @@ public static unsafe class ConvDirect
                 {
                     var i0 = Vector512.Load(r);
                     var i1 = Vector512.Load(r + d1);
-                    var i2 = Vector512.Load(r + d2);
+                    var i2 = three ? Vector512.Load(r + d2) : default;
                     var w = Vector512.Create(wp[0]);
                     a00 = Vector512.FusedMultiplyAdd(w, i0, a00);
                     a01 = Vector512.FusedMultiplyAdd(w, i1, a01);
-                    a02 = Vector512.FusedMultiplyAdd(w, i2, a02);
+                    if (three) a02 = Vector512.FusedMultiplyAdd(w, i2, a02);
                     w = Vector512.Create(wp[1]);
                     a10 = Vector512.FusedMultiplyAdd(w, i0, a10);
                     a11 = Vector512.FusedMultiplyAdd(w, i1, a11);
-                    a12 = Vector512.FusedMultiplyAdd(w, i2, a12);
+                    if (three) a12 = Vector512.FusedMultiplyAdd(w, i2, a12);
                     w = Vector512.Create(wp[2]);
                     a20 = Vector512.FusedMultiplyAdd(w, i0, a20);
                     a21 = Vector512.FusedMultiplyAdd(w, i1, a21);
-                    a22 = Vector512.FusedMultiplyAdd(w, i2, a22);
+                    if (three) a22 = Vector512.FusedMultiplyAdd(w, i2, a22);
                     w = Vector512.Create(wp[3]);
                     a30 = Vector512.FusedMultiplyAdd(w, i0, a30);
                     a31 = Vector512.FusedMultiplyAdd(w, i1, a31);
-                    a32 = Vector512.FusedMultiplyAdd(w, i2, a32);
+                    if (three) a32 = Vector512.FusedMultiplyAdd(w, i2, a32);
                 }
             }
         }
-        Store3(y0, e1, e2, a00, a01, a02, epi);
-        if (mv > 1) Store3(y0 + ohw, e1, e2, a10, a11, a12, epi);
-        if (mv > 2) Store3(y0 + 2L * ohw, e1, e2, a20, a21, a22, epi);
-        if (mv > 3) Store3(y0 + 3L * ohw, e1, e2, a30, a31, a32, epi);
+        Store3(three, y0, e1, e2, a00, a01, a02, epi);
+        if (mv > 1) Store3(three, y0 + ohw, e1, e2, a10, a11, a12, epi);
+        if (mv > 2) Store3(three, y0 + 2L * ohw, e1, e2, a20, a21, a22, epi);
+        if (mv > 3) Store3(three, y0 + 3L * ohw, e1, e2, a30, a31, a32, epi);
     }
 
     private static void Tile128(float* x0, long d1, long d2, float* wp, int c, int kh, int kw, int plane, int pitch,
@@ -344,11 +451,27 @@ public static unsafe class ConvDirect
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store3(bool three, float* y, long e1, long e2, Vector256<float> v0, Vector256<float> v1, Vector256<float> v2, Epilogue epi)
+    {
+        Vector256.Store(EpilogueOps.Apply(v0, epi), y);
+        Vector256.Store(EpilogueOps.Apply(v1, epi), y + e1);
+        if (three) Vector256.Store(EpilogueOps.Apply(v2, epi), y + e2);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Store3(float* y, long e1, long e2, Vector512<float> v0, Vector512<float> v1, Vector512<float> v2, Epilogue epi)
     {
         Vector512.Store(EpilogueOps.Apply(v0, epi), y);
         Vector512.Store(EpilogueOps.Apply(v1, epi), y + e1);
         Vector512.Store(EpilogueOps.Apply(v2, epi), y + e2);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store3(bool three, float* y, long e1, long e2, Vector512<float> v0, Vector512<float> v1, Vector512<float> v2, Epilogue epi)
+    {
+        Vector512.Store(EpilogueOps.Apply(v0, epi), y);
+        Vector512.Store(EpilogueOps.Apply(v1, epi), y + e1);
+        if (three) Vector512.Store(EpilogueOps.Apply(v2, epi), y + e2);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

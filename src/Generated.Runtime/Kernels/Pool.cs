@@ -140,6 +140,12 @@ public static unsafe class Pool
         bool avx2x2 = width >= 256 && Avx2.IsSupported && kh == 2 && kw == 2 && ow >= 8;
         bool neon2x2 = width >= 128 && AdvSimd.Arm64.IsSupported && kh == 2 && kw == 2 && ow >= 4;
         float* tmp = stackalloc float[MaxRowBuffer];
+        if (width >= 256 && Avx2.IsSupported && kh == 2 && kw == 2 && ow < 8 && h == 2 * oh && w == 2 * ow && w <= MaxRowBuffer
+            && planes * oh * ow >= 8)
+        {
+            Max2x2Flat(x, y, planes * oh, w, tmp);
+            return;
+        }
         int used = ow * kw;
         for (long pl = 0; pl < planes; pl++)
         {
@@ -169,6 +175,35 @@ public static unsafe class Pool
                     yr[ox] = acc;
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// 2x2 windows over planes that the windows tile exactly (h = 2·oh, w = 2·ow) with rows too short for a vector:
+    /// the whole tensor is <paramref name="rows"/> output rows whose two input rows are consecutive, so a band of rows
+    /// is first reduced vertically into tmp (rows of w, contiguous), then horizontally in pairs as one long row, since
+    /// w = 2·ow makes output j come from tmp[2j] and tmp[2j + 1]. Needs AVX2 and at least 8 outputs.
+    /// </summary>
+    private static void Max2x2Flat(float* x, float* y, long rows, int w, float* tmp)
+    {
+        int ow = w / 2;
+        int band = Math.Max(1, MaxRowBuffer / w);
+        for (long r0 = 0; r0 < rows; r0 += band)
+        {
+            int n = (int)Math.Min(band, rows - r0);
+            float* a = x + r0 * 2 * w;
+            for (int r = 0; r < n; r++, a += 2 * w)
+            {
+                float* t = tmp + (long)r * w;
+                int i = 0;
+                for (; i + 8 <= w; i += 8) Avx.Store(t + i, Avx.Max(Avx.LoadVector256(a + i), Avx.LoadVector256(a + w + i)));
+                for (; i < w; i++) t[i] = a[w + i] > a[i] ? a[w + i] : a[i];
+            }
+            float* yb = y + r0 * ow;
+            int outs = n * ow;
+            if (outs >= 8) Max2x2RowAvx(tmp, tmp, yb, outs);
+            else
+                for (int j = 0; j < outs; j++) yb[j] = tmp[2 * j + 1] > tmp[2 * j] ? tmp[2 * j + 1] : tmp[2 * j];
         }
     }
 

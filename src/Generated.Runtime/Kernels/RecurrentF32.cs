@@ -102,10 +102,44 @@ public static unsafe partial class Recurrent
     }
 
     /// <summary>out[k] += a[k, :]·v for k &lt; rows (a row-major with row length n): four rows at a time, FMA over n.</summary>
-    internal static void RowDotsAdd(float* a, float* v, int n, int rows, float* outp)
+    internal static void RowDotsAdd(float* a, float* v, int n, int rows, float* outp) => RowDotsAddWidth(Gemm.PreferredWidth, a, v, n, rows, outp);
+
+    /// <summary><see cref="RowDotsAdd"/> with an explicit SIMD width (512, 256, 128, or 0 for scalar).</summary>
+    internal static void RowDotsAddWidth(int width, float* a, float* v, int n, int rows, float* outp)
     {
         int k = 0;
-        if (Vector256.IsHardwareAccelerated && n >= 8)
+        if (width >= 512 && Vector512.IsHardwareAccelerated && n >= 32)
+        {
+            // Four rows by two 16-float accumulators each: eight independent FMA chains.
+            for (; k + 4 <= rows; k += 4)
+            {
+                float* a0 = a + (long)k * n, a1 = a0 + n, a2 = a1 + n, a3 = a2 + n;
+                var s0 = Vector512<float>.Zero; var s1 = s0; var s2 = s0; var s3 = s0;
+                var u0 = s0; var u1 = s0; var u2 = s0; var u3 = s0;
+                int i = 0;
+                for (; i + 32 <= n; i += 32)
+                {
+                    var xv = Vector512.Load(v + i);
+                    var xw = Vector512.Load(v + i + 16);
+                    s0 = Vector512.FusedMultiplyAdd(Vector512.Load(a0 + i), xv, s0);
+                    s1 = Vector512.FusedMultiplyAdd(Vector512.Load(a1 + i), xv, s1);
+                    s2 = Vector512.FusedMultiplyAdd(Vector512.Load(a2 + i), xv, s2);
+                    s3 = Vector512.FusedMultiplyAdd(Vector512.Load(a3 + i), xv, s3);
+                    u0 = Vector512.FusedMultiplyAdd(Vector512.Load(a0 + i + 16), xw, u0);
+                    u1 = Vector512.FusedMultiplyAdd(Vector512.Load(a1 + i + 16), xw, u1);
+                    u2 = Vector512.FusedMultiplyAdd(Vector512.Load(a2 + i + 16), xw, u2);
+                    u3 = Vector512.FusedMultiplyAdd(Vector512.Load(a3 + i + 16), xw, u3);
+                }
+                float t0 = Vector512.Sum(s0 + u0), t1 = Vector512.Sum(s1 + u1), t2 = Vector512.Sum(s2 + u2), t3 = Vector512.Sum(s3 + u3);
+                for (; i < n; i++)
+                {
+                    float xi = v[i];
+                    t0 += a0[i] * xi; t1 += a1[i] * xi; t2 += a2[i] * xi; t3 += a3[i] * xi;
+                }
+                outp[k] += t0; outp[k + 1] += t1; outp[k + 2] += t2; outp[k + 3] += t3;
+            }
+        }
+        else if (width >= 256 && Vector256.IsHardwareAccelerated && n >= 8)
         {
             for (; k + 4 <= rows; k += 4)
             {
@@ -129,7 +163,7 @@ public static unsafe partial class Recurrent
                 outp[k] += t0; outp[k + 1] += t1; outp[k + 2] += t2; outp[k + 3] += t3;
             }
         }
-        else if (Vector128.IsHardwareAccelerated && n >= 4)
+        else if (width >= 128 && Vector128.IsHardwareAccelerated && n >= 4)
         {
             for (; k + 4 <= rows; k += 4)
             {

@@ -89,6 +89,18 @@ public sealed class ConvOp : OpDef
     }
 
     /// <summary>
+    /// True when a pointwise or im2col candidate has at most <see cref="Runtime.Kernels.ConvFewPixels.MaxPixels"/> output
+    /// pixels per image: <see cref="Runtime.Kernels.ConvFewPixels"/> (output channels as vector lanes) then suits it better
+    /// than a pixel-tiled kernel.
+    /// </summary>
+    internal static bool WantsFewPixels(Node n)
+    {
+        if (n.Inputs[0]?.Type.Shape is not { Rank: 3 or 4, IsStatic: true }) return false;
+        var (_, _, _, _, _, _, _, OH, OW, _, _, _, _, _, _, _) = Args(n, Geometry(n));
+        return (long)OH * OW <= Runtime.Kernels.ConvFewPixels.MaxPixels;
+    }
+
+    /// <summary>
     /// True when Winograd F(2x2, 3x3) (<see cref="Runtime.Kernels.ConvWinograd"/>) suits this Conv: a direct-kernel candidate
     /// with a 3x3 window, at least 32 input and 8 output channels and outputs of at least 8x8 (where the 2.25x fewer
     /// multiplications outweigh the transforms).
@@ -135,6 +147,12 @@ public sealed class ConvOp : OpDef
         {
             n.ScratchBytes = Runtime.Kernels.ConvWinograd.ScratchFloats(C, M, OH, OW) * 4;
             n.Kernel = "ConvWinograd.Run[F(2x2,3x3)]" + (n.In(2) != null ? "+bias" : "") + EpilogueSuffix(n);
+            return;
+        }
+        if (pk == "fewpixels")
+        {
+            n.ScratchBytes = Runtime.Kernels.ConvFewPixels.ScratchFloats(C, H, W, KH, KW, OH, OW, SH, SW, PT, PL) * 4;
+            n.Kernel = "ConvFewPixels.Run[k-major]" + (n.In(2) != null ? "+bias" : "") + EpilogueSuffix(n);
             return;
         }
         if (pk == "im2col")
@@ -215,9 +233,11 @@ public sealed class ConvOp : OpDef
             e.W.Line($"    padTop: {PT}, padLeft: {PL}, scratch: {EmitContext.Scratch(n)}, epi: {EpilogueLiteral(n)});");
             return;
         }
-        if (pk == "im2col")
+        if (pk is "im2col" or "fewpixels")
         {
-            e.W.Line($"Conv.Run2DPacked({e.P(n.Inputs[0]!)}, {e.P(n.Inputs[1]!)}, {bias}, {e.P(n.Outputs[0])},");
+            // Both kernels take the same arguments; they differ in the packed weight layout.
+            string kernel = pk == "im2col" ? "Conv.Run2DPacked" : "ConvFewPixels.Run";
+            e.W.Line($"{kernel}({e.P(n.Inputs[0]!)}, {e.P(n.Inputs[1]!)}, {bias}, {e.P(n.Outputs[0])},");
             e.W.Line($"    n: {N}, c: {C}, h: {H}, wIn: {W}, m: {M}, kh: {KH}, kw: {KW}, oh: {OH}, ow: {OW},");
             e.W.Line($"    strideH: {SH}, strideW: {SW}, padTop: {PT}, padLeft: {PL}, dilH: {DH}, dilW: {DW},");
             e.W.Line($"    scratch: {EmitContext.Scratch(n)}, epi: {EpilogueLiteral(n)});");

@@ -12,7 +12,8 @@ namespace Llmaot.Passes;
 /// 1x1 Convs that suit the pointwise kernel (<see cref="ConvOp.WantsPointwise"/>) by
 /// <see cref="Runtime.Kernels.ConvPointwise.PackWeights"/> output (other one-group Convs with constant weights too, as
 /// [M, C·k] for <see cref="Runtime.Kernels.Conv.Run2DPacked"/>; 3x3 direct candidates with enough channels as Winograd
-/// transformed weights, <see cref="Runtime.Kernels.ConvWinograd.PackWeights"/>),
+/// transformed weights, <see cref="Runtime.Kernels.ConvWinograd.PackWeights"/>; pointwise and im2col candidates with at
+/// most 4 output pixels per image k-major for <see cref="Runtime.Kernels.ConvFewPixels"/>),
 /// with the facts <c>packedWeights</c> and <c>weightShape</c> recording it for kernel selection and emission.
 /// The original weight constant is dropped when nothing else reads it.
 /// </summary>
@@ -31,7 +32,14 @@ public static class WeightPacking
             var d = w.Shape.ToInts();
             float[] packed;
             bool winograd = !pointwise && !im2col && ConvOp.WantsWinograd(n);
-            if (winograd)
+            bool few = (pointwise || im2col) && ConvOp.WantsFewPixels(n);
+            if (few)
+            {
+                int kk = d.Skip(1).Aggregate(1, (a, b) => a * b);
+                packed = new float[Runtime.Kernels.ConvFewPixels.PackedWeightFloats(d[0], kk)];
+                Runtime.Kernels.ConvFewPixels.PackWeights(w.Const!.As<float>(), packed, d[0], kk);
+            }
+            else if (winograd)
             {
                 packed = new float[Runtime.Kernels.ConvWinograd.PackedWeightFloats(d[0], d[1])];
                 Runtime.Kernels.ConvWinograd.PackWeights(w.Const!.As<float>(), packed, d[0], d[1]);
@@ -51,7 +59,7 @@ public static class WeightPacking
             var pv = m.NewValue(w.Name + "/packed", new TensorType(ElementType.Float, new Shape([count])));
             pv.Const = TensorData.Of<float>(packed);
             g.Constants.Add(pv);
-            n.Facts[ConvOp.PackedFact] = pointwise ? "pointwise" : im2col ? "im2col" : winograd ? "winograd" : "direct";
+            n.Facts[ConvOp.PackedFact] = few ? "fewpixels" : pointwise ? "pointwise" : im2col ? "im2col" : winograd ? "winograd" : "direct";
             n.Facts[ConvOp.WeightShapeFact] = string.Join(",", d.Select(v => v.ToString(CultureInfo.InvariantCulture)));
             n.Inputs[1] = pv;
             bool stillUsed = ControlFlow.AllGraphs(g).Any(b => b.Outputs.Contains(w)) || ControlFlow.AllNodes(g).Any(u => u.Inputs.Contains(w));

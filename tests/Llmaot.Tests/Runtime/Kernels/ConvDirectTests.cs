@@ -24,6 +24,12 @@ public unsafe class ConvDirectTests
         yield return new Geo(1, 4, 6, 8, 3, 3, 3, 7, 9, 2, 0, true, Epilogue.None);
         yield return new Geo(1, 3, 10, 11, 4, 2, 2, 5, 6, 0, 0, true, Epilogue.Relu);
         yield return new Geo(1, 2, 4, 4, 1, 1, 3, 4, 4, 0, 1, false, Epilogue.None);
+        // 8-wide output rows: the AVX-512 row-pair tile (two rows per vector), with odd row counts (overlapping last
+        // pair), 2 rows, 5 pairs (a full group of 4 and a repeated one), padding, and channel tails.
+        yield return new Geo(1, 3, 7, 10, 5, 3, 3, 7, 8, 1, 0, true, Epilogue.Relu);
+        yield return new Geo(2, 2, 2, 8, 6, 1, 1, 2, 8, 0, 0, false, Epilogue.None);
+        yield return new Geo(1, 4, 9, 8, 9, 3, 3, 9, 8, 1, 1, true, new Epilogue(ActivationKind.LeakyRelu, 0.1f));
+        yield return new Geo(1, 1, 4, 12, 3, 5, 5, 3, 8, 1, 0, true, new Epilogue(ActivationKind.Clip, -0.2f, 0.3f));
     }
 
     private static IEnumerable<Geo> RandomGeos(int seed, int count)

@@ -82,18 +82,26 @@ public unsafe class RecurrentTests
     [Fact]
     public void RowDotsAddAllShapes()
     {
+        // Every SIMD width this machine has (512: two accumulators per row from n >= 32), plus scalar and the default.
         var rng = new Random(7);
-        for (int n = 0; n <= 40; n++)
-            for (int rows = 0; rows <= 9; rows++)
-            {
-                var a = Rand(rng, rows * n);
-                var v = Rand(rng, n);
-                var o = Rand(rng, rows);
-                var want = (float[])o.Clone();
-                for (int k = 0; k < rows; k++)
-                    for (int i = 0; i < n; i++) want[k] += a[k * n + i] * v[i];
-                fixed (float* pa = a, pv = v, po = o) Recurrent.RowDotsAdd(pa, pv, n, rows, po);
-                AssertClose(want, o);
-            }
+        var widths = new List<int> { -1, 0 };
+        widths.AddRange(KernelTestUtil.Widths());
+        foreach (int width in widths)
+            foreach (int n in Enumerable.Range(0, 41).Concat([63, 64, 65, 128, 131]))
+                for (int rows = 0; rows <= 9; rows++)
+                {
+                    var a = Rand(rng, rows * n);
+                    var v = Rand(rng, n);
+                    var o = Rand(rng, rows);
+                    var want = (float[])o.Clone();
+                    for (int k = 0; k < rows; k++)
+                        for (int i = 0; i < n; i++) want[k] += a[k * n + i] * v[i];
+                    fixed (float* pa = a, pv = v, po = o)
+                    {
+                        if (width < 0) Recurrent.RowDotsAdd(pa, pv, n, rows, po);
+                        else Recurrent.RowDotsAddWidth(width, pa, pv, n, rows, po);
+                    }
+                    AssertClose(want, o);
+                }
     }
 }
