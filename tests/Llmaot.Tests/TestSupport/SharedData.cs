@@ -33,11 +33,29 @@ public static class SharedData
         return p;
     }
 
-    /// <summary>A fresh temporary directory.</summary>
+    /// <summary>
+    /// A fresh temporary directory. It is deleted when the test process exits (NativeAOT builds leave ~100 MB each), unless
+    /// LLMAOT_KEEP_TEST_FILES=1 is set to keep them for inspection.
+    /// </summary>
     public static string TempDir(string prefix)
     {
         string d = Path.Combine(Path.GetTempPath(), "llmaot-tests", prefix + "-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(d);
+        lock (Created)
+        {
+            if (Created.Count == 0 && Environment.GetEnvironmentVariable("LLMAOT_KEEP_TEST_FILES") != "1")
+                AppDomain.CurrentDomain.ProcessExit += (_, _) => DeleteCreated();
+            Created.Add(d);
+        }
         return d;
+    }
+
+    private static readonly List<string> Created = [];
+
+    private static void DeleteCreated()
+    {
+        lock (Created)
+            foreach (var d in Created)
+                try { Directory.Delete(d, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 }
