@@ -31,7 +31,7 @@ public static class BuildCommand
         var size = new Option<bool>("--size") { Description = "Optimize the binary for size rather than speed" };
         var tokenizer = new Option<string?>("--tokenizer") { Description = "Tokenizer file for language-model checkpoints without one (llama2.c tokenizer.bin)" };
         var ctx = new Option<int?>("--ctx") { Description = "KV-cache length of a language model (default: the model's context)" };
-        var quantize = new Option<string?>("--quantize") { Description = "Compress weights at compile time: q8_0 or q4_0 (blocks of 32, symmetric, one scale per block)" };
+        var quantize = new Option<string?>("--quantize") { Description = "Compress weights at compile time: q8_0 or q4_0 (blocks of 32, symmetric, one scale per block), or int8 (ONNX models: symmetric, one scale per output channel); prints an accuracy report" };
         quantize.AcceptOnlyFromAmong("q8_0", "q4_0", "int8");
 
         var cmd = new Command("build", "Compile a model to a native executable (or to C# source)") { model, output, name, target, isa, dim, shape, consts, emit, weights, size, tokenizer, ctx, quantize };
@@ -92,6 +92,7 @@ public static class BuildCommand
         Console.WriteLine(string.Create(ci, $"  weights_bytes: {g.WeightsBytes:N0}"));
         Console.WriteLine(string.Create(ci, $"  arena_bytes:  {g.ArenaBytes:N0}"));
         Console.WriteLine(kind == EmitKind.Exe ? string.Create(ci, $"  binary_bytes: {binary:N0} ({b.Target}, {b.EffectiveIsa})") : "  binary_bytes: (source only; run `dotnet publish -c Release` in the folder)");
+        if (g.Quantization != null) Console.Write(g.Quantization.Format());
         return 0;
     }
 }
