@@ -207,7 +207,7 @@ public static unsafe class QuantGemm
 
     /// <summary>
     /// Quantizes weight rows [n, k] (row-major floats) to <paramref name="format"/> with rows padded to <see cref="PaddedK"/>;
-    /// dst: n·<see cref="RowBytes"/> bytes; scales: n floats for Int8 (per-row symmetric: max|w| / 127), unused otherwise.
+    /// dst: n·<see cref="RowBytes"/> bytes; scales: n floats for Int8 (per-row symmetric, <see cref="ConvInt8.QuantizeWeights"/>), unused otherwise.
     /// </summary>
     public static void QuantizeRows(QuantFormat format, ReadOnlySpan<float> w, int n, int k, Span<byte> dst, Span<float> scales)
     {
@@ -226,11 +226,9 @@ public static unsafe class QuantGemm
                 else if (format == QuantFormat.Q4_0) BlockQuant.QuantizeQ4_0(r, o, kp);
                 else
                 {
-                    float amax = 0;
-                    for (int j = 0; j < k; j++) amax = MathF.Max(amax, MathF.Abs(r[j]));
-                    float inv = amax > 0 ? 127f / amax : 0f;
-                    scales[i] = amax / 127f;
-                    for (int j = 0; j < kp; j++) ((sbyte*)o)[j] = (sbyte)Math.Clamp((int)MathF.Round(r[j] * inv), -127, 127);
+                    // The per-channel int8 rounding of the convolutions (row sum kept), zeros in the padding.
+                    ConvInt8.QuantizeWeights(new ReadOnlySpan<float>(r, k), 1, k, new Span<sbyte>(o, k), scales.Slice(i, 1));
+                    new Span<sbyte>(o + k, kp - k).Clear();
                 }
             }
         }

@@ -21,11 +21,12 @@ public sealed record QuantizedTensor(string Name, string Node, string Op, string
 
 /// <summary>One model output, quantized build vs float build on the same seeded inputs.</summary>
 /// <param name="Name">Output name.</param>
+/// <param name="Inputs">"images" (seeded synthetic pictures, for models with image inputs) or "noise" (seeded uniform [-1, 1]).</param>
 /// <param name="Count">Elements compared.</param>
 /// <param name="MaxAbs">max |quantized - float|.</param>
 /// <param name="Cosine">Cosine similarity of the two outputs as flat vectors.</param>
 /// <param name="Top1">Fraction of rows (last axis) whose argmax agrees; null for outputs with a last axis of 1.</param>
-public sealed record QuantizedOutput(string Name, long Count, double MaxAbs, double Cosine, double? Top1);
+public sealed record QuantizedOutput(string Name, string Inputs, long Count, double MaxAbs, double Cosine, double? Top1);
 
 /// <summary>What <c>--quantize</c> did to an ONNX model and what it cost in accuracy.</summary>
 public sealed class QuantizationReport
@@ -52,10 +53,10 @@ public sealed class QuantizationReport
         var sb = new StringBuilder();
         sb.Append(ci, $"quantization ({Mode}): {Tensors.Count} weight tensors quantized, {Kept.Count} kept in float\n");
         foreach (var t in Tensors)
-            sb.Append(ci, $"  {t.Name,-40} {t.Op,-22} {t.Format,-5} {t.Shape,-18} rel_err {t.RelativeError:0.0000}  {t.FloatBytes,10:N0} -> {t.QuantizedBytes,9:N0} B\n");
+            sb.Append(ci, $"  {t.Name,-36} {t.Op,-32} {t.Format,-5} {t.Shape,-18} rel_err {t.RelativeError:0.0000}  {t.FloatBytes,10:N0} -> {t.QuantizedBytes,9:N0} B\n");
         foreach (var k in Kept) sb.Append(ci, $"  kept float: {k}\n");
         foreach (var o in Outputs)
-            sb.Append(ci, $"  output {o.Name}: max_abs_err {o.MaxAbs:G4}  cosine {o.Cosine:0.000000}{(o.Top1 is double t1 ? string.Create(ci, $"  top1_agreement {t1:P1}") : "")}  (seeded inputs, seed {Seed})\n");
+            sb.Append(ci, $"  output {o.Name} on {o.Inputs} (seed {Seed}): max_abs_err {o.MaxAbs:G4}  cosine {o.Cosine:0.000000}{(o.Top1 is double t1 ? string.Create(ci, $"  top1_agreement {t1:P1}") : "")}\n");
         double ratio = FloatWeightsBytes > 0 ? (double)QuantizedWeightsBytes / FloatWeightsBytes : 0;
         sb.Append(ci, $"  weights_bytes: {FloatWeightsBytes:N0} (float) -> {QuantizedWeightsBytes:N0} ({ratio:P1})\n");
         return sb.ToString();
