@@ -236,6 +236,51 @@ public static unsafe class ConvInt8
             (float*)(scratch + Align64((long)c * taps * 4)), epi);
     }
 
+    /// <summary>Scratch bytes of <see cref="RunWinograd"/>.</summary>
+    public static long ScratchBytesWinograd(int c, int m, int oh, int ow)
+        => Align64(ConvWinograd.PackedWeightFloats(m, c) * 4) + ConvWinograd.ScratchFloats(c, m, oh, ow) * 4;
+
+    /// <summary>
+    /// 3x3 stride-1 convolution with int8 weights [m, c·9] (one scale per output channel) on Winograd F(2x2, 3x3): the
+    /// transform saves more than integer dot products would gain on these shapes (few output channels, a reduction of c·9
+    /// gathered by im2col), so the weights are widened and transformed per call into scratch (allocation-free, the same
+    /// arithmetic as <see cref="ConvWinograd.PackWeights"/>) and the float Winograd kernel runs. Activations stay float.
+    /// </summary>
+    public static void RunWinograd(float* x, sbyte* w, float* wScale, float* bias, float* y, int n, int c, int h, int wIn, int m,
+        int oh, int ow, int padTop, int padLeft, byte* scratch, Epilogue epi)
+    {
+        float* packed = (float*)scratch;
+        long per = ConvPointwise.PackedWeightFloats(m, c);
+        new Span<float>(packed, (int)(16 * per)).Clear();
+        double* gw = stackalloc double[12];
+        for (int o = 0; o < m; o++)
+        {
+            float s = wScale[o];
+            long slot = ((long)(o / ConvPointwise.OcBlock) * c) * ConvPointwise.OcBlock + o % ConvPointwise.OcBlock;
+            for (int ci = 0; ci < c; ci++, slot += ConvPointwise.OcBlock)
+            {
+                sbyte* q = w + ((long)o * c + ci) * 9;
+                for (int k = 0; k < 3; k++)
+                {
+                    double g0 = q[k] * s, g1 = q[3 + k] * s, g2 = q[6 + k] * s;
+                    gw[k] = g0;
+                    gw[3 + k] = 0.5 * (g0 + g1 + g2);
+                    gw[6 + k] = 0.5 * (g0 - g1 + g2);
+                    gw[9 + k] = g2;
+                }
+                for (int i = 0; i < 4; i++)
+                {
+                    double h0 = gw[3 * i], h1 = gw[3 * i + 1], h2 = gw[3 * i + 2];
+                    packed[(4 * i + 0) * per + slot] = (float)h0;
+                    packed[(4 * i + 1) * per + slot] = (float)(0.5 * (h0 + h1 + h2));
+                    packed[(4 * i + 2) * per + slot] = (float)(0.5 * (h0 - h1 + h2));
+                    packed[(4 * i + 3) * per + slot] = (float)h2;
+                }
+            }
+        }
+        ConvWinograd.Run(x, packed, bias, y, n, c, h, wIn, m, oh, ow, padTop, padLeft, (float*)(scratch + Align64(16 * per * 4)), epi);
+    }
+
     /// <summary>
     /// One image with explicit row strides (x rows, one per reduction index, xStride floats apart; y rows ySride apart),
     /// hw pixels each, on the given path.

@@ -68,8 +68,9 @@ public sealed class QuantizationReport
 /// (B a constant matrix) and Gemm (constant B, no transA, alpha 1, row or no bias) whose weights are constants:
 /// <list type="bullet">
 /// <item>int8: symmetric, one scale per output channel. One-group Convs become <see cref="QConvInt8Op"/> (1x1: the packed
-/// int8 pointwise kernel; others: im2col + the same kernel), depthwise Convs keep their taps in int8 (widened per call), MatMul
-/// and Gemm become <see cref="QuantGemmOp"/> with int8 rows.</item>
+/// int8 pointwise kernel; Winograd candidates (<see cref="ConvOp.WantsWinograd"/>): int8 weights widened and transformed per
+/// call for the float Winograd kernel; others: im2col + the int8 kernel), depthwise Convs keep their taps in int8 (widened per
+/// call), MatMul and Gemm become <see cref="QuantGemmOp"/> with int8 rows.</item>
 /// <item>q8_0 / q4_0: ggml blocks of 32 along the reduction axis (C·kh·kw for Conv, K for MatMul/Gemm), one fp16 scale per
 /// block. When the reduction is not a multiple of 32 the rows are padded with zeros to the next multiple (zeros do not change
 /// the block scales or the sums). One-group Convs and MatMul/Gemm become <see cref="QuantGemmOp"/>; grouped and depthwise
@@ -97,6 +98,7 @@ public static class WeightQuantization
         {
             var n = g.Nodes[i];
             if (n.Domain != "" || n.Op is not ("Conv" or "MatMul" or "Gemm")) continue;
+            if (Environment.GetEnvironmentVariable("QSKIP") is { } skipTmp && n.Op == "Conv" && skipTmp.Contains(n.Int("group", 1) > 1 ? "depthwise" : ConvOp.WantsPointwise(n) ? "pointwise" : "im2col")) continue;
             Node? r = n.Op switch
             {
                 "Conv" => Conv(m, n, mode, report),
@@ -129,6 +131,20 @@ public static class WeightQuantization
         var wf = w.Const!.As<float>();
         if (group == 1)
         {
+            if (mode == "int8" && ConvOp.WantsWinograd(n))
+            {
+                var q = new sbyte[(long)M * k];
+                var scale = new float[M];
+                ConvInt8.QuantizeWeights(wf, M, k, q, scale);
+                double err = RelError(wf, i => q[i] * scale[i / k]);
+                var r = Replace(m, n, "QConvInt8", [x,
+                    Const(m, w.Name + "/int8", ElementType.Int8, TensorData.Of<sbyte>(q), q.Length),
+                    Const(m, w.Name + "/scale", ElementType.Float, TensorData.Of<float>(scale), scale.Length),
+                    null, n.In(2)]);
+                r.Facts[CompileTimeQuantOps.KindFact] = "winograd";
+                report.Tensors.Add(new(w.Name, n.Name, "Conv (winograd, weight-only)", mode, Dims(w), err, w.Const!.Length, q.Length + scale.Length * 4L));
+                return r;
+            }
             if (mode == "int8")
             {
                 string kind = ConvOp.WantsPointwise(n) ? "pointwise" : "im2col";

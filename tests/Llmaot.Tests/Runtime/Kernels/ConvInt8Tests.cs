@@ -109,10 +109,30 @@ public unsafe class ConvInt8Tests
         var q = new sbyte[9];
         var s = new float[3];
         ConvInt8.QuantizeWeights(w, 3, 3, q, s);
-        Assert.Equal(new sbyte[] { 64, -127, 32, 0, 0, 0, 127, 64, -1 }, q); // 0.5·127 = 63.5 rounds to even 64
+        // Row 0: w/scale = 63.5, -127, 31.75 rounds to 64, -127, 32 (sum -31) but sums to -31.75: one unit comes off, from the
+        // element it costs least (63.5 -> 63). Row 2: 127, 63.5, -0.635 -> 127, 64, -1 (sum 190 for 189.865: kept).
+        Assert.Equal(new sbyte[] { 63, -127, 32, 0, 0, 0, 127, 64, -1 }, q);
         Assert.Equal(1f / 127f, s[0]);
         Assert.Equal(0f, s[1]);
         Assert.Equal(2f / 127f, s[2]);
+    }
+
+    [Fact]
+    public void QuantizeWeightsKeepsRowSums()
+    {
+        var r = new Random(4);
+        int m = 20, k = 200;
+        var w = KernelTestUtil.Rand(r, m * k, 0f, 1f);
+        var q = new sbyte[m * k];
+        var s = new float[m];
+        ConvInt8.QuantizeWeights(w, m, k, q, s);
+        for (int o = 0; o < m; o++)
+        {
+            double target = 0, got = 0;
+            for (int i = 0; i < k; i++) { target += w[o * k + i] / s[o]; got += q[o * k + i]; }
+            Assert.True(Math.Abs(target - got) <= 0.5 + 1e-3, $"row {o}: Σq = {got}, Σw/s = {target}");
+            for (int i = 0; i < k; i++) Assert.True(Math.Abs(w[o * k + i] / s[o] - q[o * k + i]) < 1.0001, "an element moved by more than one unit");
+        }
     }
 
     [Fact]
@@ -171,5 +191,36 @@ public unsafe class ConvInt8Tests
             Conv.RunScalar2D(px, pd, pb, pf, 1, c, h, wIn, c, 3, 3, doh, dow, 1, 1, 1, 1, 1, 1, c, null, epi);
         }
         KernelTestUtil.AssertClose(ydf, yd, 1e-5, 1e-5, "depthwise int8 weights vs float on dequantized weights");
+    }
+
+    [Fact]
+    public void WinogradOnInt8WeightsMatchesFloatWinogradOnDequantizedWeights()
+    {
+        var r = new Random(3);
+        int c = 10, m = 7, h = 12, wIn = 13;
+        var x = KernelTestUtil.Rand(r, c * h * wIn);
+        var w = KernelTestUtil.Rand(r, m * c * 9);
+        var b = KernelTestUtil.Rand(r, m);
+        var q = new sbyte[m * c * 9];
+        var scale = new float[m];
+        ConvInt8.QuantizeWeights(w, m, c * 9, q, scale);
+        var deq = new float[q.Length];
+        for (int i = 0; i < q.Length; i++) deq[i] = q[i] * scale[i / (c * 9)];
+        var packed = new float[ConvWinograd.PackedWeightFloats(m, c)];
+        ConvWinograd.PackWeights(deq, packed, m, c);
+        var y = new float[m * h * wIn];
+        var yf = new float[y.Length];
+        var fs = new float[ConvWinograd.ScratchFloats(c, m, h, wIn)];
+        var scratch = new byte[ConvInt8.ScratchBytesWinograd(c, m, h, wIn) + 64];
+        var epi = new Epilogue(ActivationKind.Clip, 0f, 6f);
+        fixed (float* px = x, pp = packed, pb = b, py = y, pf = yf, ps = scale, pfs = fs)
+        fixed (sbyte* pq = q)
+        fixed (byte* pscr = scratch)
+        {
+            byte* al = (byte*)(((nint)pscr + 63) & ~(nint)63);
+            ConvInt8.RunWinograd(px, pq, ps, pb, py, 1, c, h, wIn, m, h, wIn, 1, 1, al, epi);
+            ConvWinograd.Run(px, pp, pb, pf, 1, c, h, wIn, m, h, wIn, 1, 1, pfs, epi);
+        }
+        Assert.True(yf.AsSpan().SequenceEqual(y), "the per-call transform of the int8 weights differs from ConvWinograd.PackWeights");
     }
 }

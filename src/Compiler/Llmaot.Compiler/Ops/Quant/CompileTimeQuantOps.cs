@@ -14,7 +14,7 @@ public static class CompileTimeQuantOps
     /// <summary>The domain of llmaot's internal ops.</summary>
     public const string Domain = "llmaot";
 
-    /// <summary>Fact: how a <see cref="QConvInt8Op"/> runs ("pointwise", "im2col" or "depthwise").</summary>
+    /// <summary>Fact: how a <see cref="QConvInt8Op"/> runs ("pointwise", "im2col", "winograd" or "depthwise").</summary>
     internal const string KindFact = "qkind";
 
     /// <summary>Fact: a <see cref="QuantGemmOp"/> that computes a convolution ("conv").</summary>
@@ -41,7 +41,7 @@ public static class CompileTimeQuantOps
 /// <summary>
 /// llmaot.QConvInt8(X, Wq, scale, wsum?, B?): a 2-D float convolution whose weights were quantized to int8 at compile time
 /// (one scale per output channel). "pointwise" and "im2col" run <see cref="ConvInt8"/>'s integer dot products on activations
-/// quantized per pixel; "depthwise" widens its few int8 weights per call and runs the float depthwise kernel.
+/// quantized per pixel; "depthwise" and "winograd" widen their int8 weights per call and run the float kernel.
 /// </summary>
 public sealed class QConvInt8Op : OpDef
 {
@@ -64,6 +64,10 @@ public sealed class QConvInt8Op : OpDef
             case "im2col":
                 n.ScratchBytes = ConvInt8.ScratchBytesIm2Col(C, KH, KW, OH, OW);
                 n.Kernel = "ConvInt8.RunIm2Col[im2col+int8 6x16]" + bias + ConvOp.EpilogueSuffix(n);
+                break;
+            case "winograd":
+                n.ScratchBytes = ConvInt8.ScratchBytesWinograd(C, M, OH, OW);
+                n.Kernel = "ConvInt8.RunWinograd[int8 weights, float F(2x2,3x3)]" + bias + ConvOp.EpilogueSuffix(n);
                 break;
             default:
                 n.ScratchBytes = ConvInt8.ScratchBytesDepthwise(N, C, H, W, KH, KW, OH, OW, SH, SW, PT, PL, DH, DW);
@@ -88,6 +92,10 @@ public sealed class QConvInt8Op : OpDef
                 e.W.Line($"ConvInt8.RunIm2Col({x}, {w}, {s}, {e.P(n.Inputs[3]!)}, {bias}, {y},");
                 e.W.Line($"    n: {N}, c: {C}, h: {H}, wIn: {W}, m: {M}, kh: {KH}, kw: {KW}, oh: {OH}, ow: {OW},");
                 e.W.Line($"    strideH: {SH}, strideW: {SW}, padTop: {PT}, padLeft: {PL}, dilH: {DH}, dilW: {DW}, scratch: {scratch}, epi: {ConvOp.EpilogueLiteral(n)});");
+                break;
+            case "winograd":
+                e.W.Line($"ConvInt8.RunWinograd({x}, {w}, {s}, {bias}, {y}, n: {N}, c: {C}, h: {H}, wIn: {W}, m: {M}, oh: {OH}, ow: {OW},");
+                e.W.Line($"    padTop: {PT}, padLeft: {PL}, scratch: {scratch}, epi: {ConvOp.EpilogueLiteral(n)});");
                 break;
             default:
                 e.W.Line($"ConvInt8.RunDepthwise({x}, {w}, {s}, {bias}, {y}, n: {N}, c: {C}, h: {H}, wIn: {W}, kh: {KH}, kw: {KW}, oh: {OH}, ow: {OW},");
