@@ -98,7 +98,6 @@ public static class WeightQuantization
         {
             var n = g.Nodes[i];
             if (n.Domain != "" || n.Op is not ("Conv" or "MatMul" or "Gemm")) continue;
-            if (Environment.GetEnvironmentVariable("QSKIP") is { } skipTmp && n.Op == "Conv" && skipTmp.Contains(n.Int("group", 1) > 1 ? "depthwise" : ConvOp.WantsPointwise(n) ? "pointwise" : "im2col")) continue;
             Node? r = n.Op switch
             {
                 "Conv" => Conv(m, n, mode, report),
