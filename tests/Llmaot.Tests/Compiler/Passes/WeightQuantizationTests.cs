@@ -138,6 +138,17 @@ public class WeightQuantizationTests
         Assert.True(r.QuantizedWeightsBytes < r.FloatWeightsBytes * (mode == "q4_0" ? 0.2 : 0.3));
     }
 
+    [Fact]
+    public void Report_also_runs_models_whose_weights_live_in_a_file()
+    {
+        var o = new CompileOptions { Quantize = "int8" };
+        var g = global::Llmaot.Compiler.Compile(SharedData.File("models/onnx/cnn_mnist_pytorch.onnx"), o,
+            new EmitOptions { ClassName = "CnnMnistFileWeights", Name = "cnn_mnist_file", Weights = WeightsMode.File });
+        var output = Assert.Single(g.Quantization!.Outputs);
+        Assert.True(output.Cosine >= 0.9999, $"cosine {output.Cosine}");
+        Assert.Equal(g.WeightsBytes, g.Quantization.QuantizedWeightsBytes);
+    }
+
     [Theory]
     [InlineData("int8", 0.999)]
     [InlineData("q8_0", 0.9999)]
