@@ -106,10 +106,12 @@ public static class Pipeline
     {
         options.Warnings.AddRange(model.Warnings);
         if (options.StopAfter == Phase.Imported) return;
-        foreach (var (phase, run) in Passes)
+        for (int i = 0; i < Passes.Length; i++)
         {
+            var (phase, run) = Passes[i];
             run(model, options);
-            if (phase == options.StopAfter) return;
+            // Stop after the last pass of the requested phase (a phase may take several passes).
+            if (phase == options.StopAfter && (i + 1 == Passes.Length || Passes[i + 1].Phase != phase)) return;
         }
     }
 }

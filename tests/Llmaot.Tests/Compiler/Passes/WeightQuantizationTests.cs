@@ -80,6 +80,22 @@ public class WeightQuantizationTests
     }
 
     [Fact]
+    public void Stop_after_packed_runs_every_pass_of_the_phase()
+    {
+        var plain = new CompileOptions { StopAfter = Phase.Packed };
+        using (var m = Pipeline.Compile(Model(), plain))
+            Assert.Contains(m.Graph.Nodes, n => n.Op == "Conv" && n.Facts.ContainsKey("packedWeights"));
+        var quant = new CompileOptions { Quantize = "q8_0", StopAfter = Phase.Packed };
+        using (var m = Pipeline.Compile(Model(), quant))
+        {
+            Assert.Contains(m.Graph.Nodes, n => n.Op == "QuantGemm");
+            // the depthwise Conv stays float in the block formats, and WeightPacking still sees it
+            Assert.Contains(m.Graph.Nodes, n => n.Op == "Conv");
+            Assert.All(m.Graph.Nodes, n => Assert.Null(n.Kernel));
+        }
+    }
+
+    [Fact]
     public void Without_quantize_the_pass_does_nothing()
     {
         var o = new CompileOptions { StopAfter = Phase.Selected };
