@@ -11,6 +11,7 @@ using Llmaot.Verify;
 // ONNX Runtime (C# API, one intra-op thread) on the same seeded inputs in this process, side by side in one run.
 // Language models (stories260K and synthetic GGUFs, tok/s and bandwidth roofline): see LlmBench.cs, `-- --llm`.
 // Usage: dotnet run -c Release --project tests/Llmaot.Benchmarks -- [--runs N] [--isa ISA] [--out FILE.md] [MODEL[:--shape ...]]...
+// A model option "quantize int8|q8_0|q4_0" builds it with --quantize (its row is named MODEL (MODE); ONNX Runtime runs the float model).
 
 if (args.Contains("--llm")) return LlmBench.Run(args);
 var ci = CultureInfo.InvariantCulture;
@@ -28,7 +29,7 @@ for (int i = 0; i < args.Length; i++)
         case "--out": outFile = args[++i]; break;
         case "--all": all = true; break;
         default:
-            // MODEL or MODEL:OPTION;OPTION with options like shape x=1,3,48,192 / dim batch=1 / const sr=16000
+            // MODEL or MODEL:OPTION;OPTION with options like shape x=1,3,48,192 / dim batch=1 / const sr=16000 / quantize int8
             var parts = args[i].Split(':', 2);
             models.Add((parts[0], parts.Length > 1 ? parts[1].Split(';', StringSplitOptions.RemoveEmptyEntries) : []));
             break;
@@ -54,6 +55,7 @@ if (models.Count == 0 || all)
         models.Add((M("wakeword_head_hello_deepa.onnx"), []));
         models.Add((M("ppocr_mobile_v2_cls.onnx"), ["shape x=1,3,48,192"]));
         models.Add((M("ppocr_v4_det.onnx"), ["shape x=1,3,640,640"]));
+        models.Add((M("ppocr_v4_det.onnx"), ["shape x=1,3,640,640", "quantize int8"]));
         models.Add((M("bert_toy_optimized.onnx"), ["shape input_ids=1,16", "shape token_type_ids=1,16", "shape input_mask=1,16"]));
         models.Add((M("gpt2_past_tiny_random.onnx"), ["dim batch_size=1", "dim seq_len=4"]));
         models.Add((M("gpt2_contrib_ops_tiny_random.onnx"), ["dim batch_size=1", "dim seq_len=1", "dim past_seq_len=4", "dim total_seq_len=5"]));
@@ -63,6 +65,8 @@ if (models.Count == 0 || all)
 string ortLib = Directory.GetFiles(AppContext.BaseDirectory, "libonnxruntime.so", SearchOption.AllDirectories).FirstOrDefault() ?? "";
 long ortBytes = ortLib.Length > 0 ? new FileInfo(ortLib).Length : 0;
 var rows = new List<string>();
+var notes = new List<string>();
+var floatExes = new Dictionary<string, string>(StringComparer.Ordinal);
 string work = Path.Combine(Path.GetTempPath(), "llmaot-bench");
 Console.WriteLine($"runs per model: {runs}; ONNX Runtime {typeof(Microsoft.ML.OnnxRuntime.InferenceSession).Assembly.GetName().Version} with 1 intra-op thread; libonnxruntime.so {ortBytes:N0} bytes");
 foreach (var (path, options) in models)
@@ -78,13 +82,17 @@ foreach (var (path, options) in models)
             case "shape": co.Shapes[kv[0]] = kv[1].Split(',').Select(x => long.Parse(x, ci)).ToArray(); break;
             case "dim": co.Dims[kv[0]] = long.Parse(kv[1], ci); break;
             case "const": co.ConstScalars[kv[0]] = double.Parse(kv[1], ci); break;
+            case "quantize": co.Quantize = kind[1]; break;
             default: throw new ArgumentException($"unknown model option '{o}'");
         }
     }
     var g = Compiler.Compile(path, co, new EmitOptions { ClassName = Compiler.ClassNameFor(name), Name = name });
     var b = new BuildOptions { Isa = isa };
-    string proj = BuildDriver.WriteProject(g, Path.Combine(work, name, ".llmaot", name), b);
-    string exe = BuildDriver.Publish(proj, Path.Combine(work, name), g, b, Console.Error);
+    string dir = co.Quantize != null ? name + "-" + co.Quantize : name;
+    string proj = BuildDriver.WriteProject(g, Path.Combine(work, dir, ".llmaot", name), b);
+    string exe = BuildDriver.Publish(proj, Path.Combine(work, dir), g, b, Console.Error);
+    if (g.Quantization != null) Console.Write(g.Quantization.Format());
+    if (co.Quantize != null) name += $" ({co.Quantize})";
     long binBytes = new FileInfo(exe).Length;
 
     // Same seeded inputs for both: the binary's --bench uses seed 42 and so does RandomInputs.
@@ -94,6 +102,24 @@ foreach (var (path, options) in models)
     foreach (var (k, d) in co.ConstScalars) feed[k] = new Llmaot.Runtime.IO.HostTensor(Llmaot.Runtime.ElementType.Int64, [], BitConverter.GetBytes((long)d));
 
     var (ours, rssKb) = RunBinary(exe, runs);
+    string floatKey = path + "|" + string.Join(";", options.Where(o => !o.StartsWith("quantize ", StringComparison.Ordinal)));
+    if (co.Quantize == null) floatExes[floatKey] = exe;
+    else if (floatExes.TryGetValue(floatKey, out var floatExe))
+    {
+        // Side by side: the float and quantized binaries alternate, three rounds, so machine load hits both alike.
+        var tf = new List<double>();
+        var tq = new List<double>();
+        for (int round = 0; round < 3; round++)
+        {
+            tf.Add(RunBinary(floatExe, Math.Max(1, runs / 3)).MedianUs);
+            tq.Add(RunBinary(exe, Math.Max(1, runs / 3)).MedianUs);
+        }
+        tf.Sort();
+        tq.Sort();
+        string side = string.Create(ci, $"{name}: float {tf[1]:F1} µs vs {co.Quantize} {tq[1]:F1} µs (median of 3 alternating rounds of {Math.Max(1, runs / 3)} runs): {tf[1] / tq[1]:F2}x");
+        Console.WriteLine(side);
+        notes.Add(side);
+    }
     double theirs = TimeOrt(path, feed, runs);
     string row = string.Create(ci, $"| {name} | {ours:F1} | {theirs:F1} | {theirs / ours:F2}x | {binBytes:N0} | {g.WeightsBytes:N0} | {rssKb / 1024.0:F1} |");
     Console.WriteLine(row);
@@ -106,6 +132,8 @@ var table = new List<string>
 };
 table.AddRange(rows);
 table.Add("");
+foreach (var note in notes) table.Add("Quantized vs float, " + note + ".");
+if (notes.Count > 0) table.Add("");
 table.Add(string.Create(ci, $"ONNX Runtime {typeof(Microsoft.ML.OnnxRuntime.InferenceSession).Assembly.GetName().Version}: libonnxruntime.so is {ortBytes:N0} bytes; llmaot binaries need no runtime library."));
 Console.WriteLine();
 foreach (var l in table) Console.WriteLine(l);

@@ -39,7 +39,7 @@ public static class BuildCommand
         var size = new Option<bool>("--size") { Description = "Optimize the binary for size rather than speed" };
         var tokenizer = new Option<string?>("--tokenizer") { Description = "Tokenizer file for language-model checkpoints without one (llama2.c tokenizer.bin)" };
         var ctx = new Option<int?>("--ctx") { Description = "KV-cache length of a language model (default: the model's context)" };
-        var quantize = new Option<string?>("--quantize") { Description = "Compress weights at compile time: q8_0 or q4_0 (blocks of 32, symmetric, one scale per block)" };
+        var quantize = new Option<string?>("--quantize") { Description = "Compress weights at compile time: q8_0 or q4_0 (blocks of 32, symmetric, one scale per block), or int8 (ONNX models: symmetric, one scale per output channel); prints an accuracy report" };
         quantize.AcceptOnlyFromAmong("q8_0", "q4_0", "int8");
         var report = new Option<bool>("--report") { Description = "Print a fit report: flash (code + weights) and RAM (arena, KV cache, measured stack and runtime)" };
         var reportJson = new Option<string?>("--report-json") { Description = "Also write the fit report as JSON to this file" };
@@ -132,6 +132,7 @@ public static class BuildCommand
             Console.Write(FitReport.Table(f));
             if (ReportJson != null) File.WriteAllText(ReportJson, FitReport.Json(f) + "\n");
         }
+        if (g.Quantization != null) Console.Write(g.Quantization.Format());
         return 0;
     }
 }

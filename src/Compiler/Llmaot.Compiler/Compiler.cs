@@ -15,8 +15,8 @@ public static class Compiler
             using var lm = Llm.LlmFrontend.Load(path, options);
             return Llm.LlmEmitter.Emit(lm, emit, options.Context, options.Quantize);
         }
-        if (options.Quantize != null)
-            throw new Diagnostics.LlmaotException(Diagnostics.Codes.BadOption, $"--quantize {options.Quantize} is implemented for language-model checkpoints so far, not for ONNX graphs");
+        if (options.Quantize != null && options.StopAfter == Phase.Planned)
+            return Verify.QuantizationCheck.CompileQuantized(path, options, emit);
         using var model = Pipeline.Compile(path, options);
         return ModelEmitter.Emit(model, emit);
     }

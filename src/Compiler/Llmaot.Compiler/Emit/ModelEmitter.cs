@@ -45,6 +45,9 @@ public sealed class GeneratedModel
 
     /// <summary>True for a text generator (the executable runs <c>LlmHost</c>), false for a tensor model (<c>Host</c>).</summary>
     public bool IsLanguageModel { get; init; }
+
+    /// <summary>The accuracy report of a tensor model built with <c>--quantize</c>; null otherwise.</summary>
+    public Passes.QuantizationReport? Quantization { get; set; }
 }
 
 /// <summary>

@@ -134,6 +134,7 @@ public static class OpRegistry
         all.AddRange(NnOps.All());
         all.AddRange(QuantOps.All());
         all.AddRange(ContribOps.All());
+        all.AddRange(CompileTimeQuantOps.All());
         all.AddRange([
             new ConvOp(), new GemmOp(), new MatMulOp(),
             new PoolOp("MaxPool"), new PoolOp("AveragePool"), new GlobalPoolOp("GlobalAveragePool"), new GlobalPoolOp("GlobalMaxPool"),

@@ -18,7 +18,7 @@ public enum Phase
     Fused,
     /// <summary>Dead nodes and unused constants removed; every shape checked static.</summary>
     Simplified,
-    /// <summary>Constant weights repacked at compile time into the layout their kernel reads (direct Conv).</summary>
+    /// <summary>Weights quantized when --quantize is given; constant weights repacked at compile time into the layout their kernel reads (direct Conv).</summary>
     Packed,
     /// <summary>A kernel chosen for every node and recorded in the IR.</summary>
     Selected,
@@ -47,8 +47,11 @@ public sealed class CompileOptions
     /// <summary>A tokenizer file for language-model checkpoints that carry none (llama2.c's tokenizer.bin).</summary>
     public string? Tokenizer { get; set; }
 
-    /// <summary>Compile-time weight quantization (<c>--quantize</c>): q8_0, q4_0 (and int8 for tensor models, later).</summary>
+    /// <summary>Compile-time weight quantization (<c>--quantize</c>): q8_0, q4_0 (language models and tensor models) or int8 (tensor models).</summary>
     public string? Quantize { get; set; }
+
+    /// <summary>What <see cref="WeightQuantization"/> did (set when <see cref="Quantize"/> is, for a tensor model).</summary>
+    public QuantizationReport? QuantizationReport { get; set; }
 
     /// <summary>KV-cache length of a language model (<c>--ctx</c>); null means the model's context length.</summary>
     public int? Context { get; set; }
@@ -76,6 +79,7 @@ public static class Pipeline
         (Phase.Fused, Canonicalize.Run),
         (Phase.Fused, Fusion.Run),
         (Phase.Simplified, Simplify.Run),
+        (Phase.Packed, WeightQuantization.Run),
         (Phase.Packed, WeightPacking.Run),
         (Phase.Selected, KernelSelection.Run),
         (Phase.Planned, MemoryPlanner.Run),
@@ -102,10 +106,12 @@ public static class Pipeline
     {
         options.Warnings.AddRange(model.Warnings);
         if (options.StopAfter == Phase.Imported) return;
-        foreach (var (phase, run) in Passes)
+        for (int i = 0; i < Passes.Length; i++)
         {
+            var (phase, run) = Passes[i];
             run(model, options);
-            if (phase == options.StopAfter) return;
+            // Stop after the last pass of the requested phase (a phase may take several passes).
+            if (phase == options.StopAfter && (i + 1 == Passes.Length || Passes[i + 1].Phase != phase)) return;
         }
     }
 }
