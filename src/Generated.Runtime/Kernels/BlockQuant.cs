@@ -137,7 +137,7 @@ public static unsafe class BlockQuant
     }
 
     /// <summary>All 65536 fp16 bit patterns widened to float (256 KB, built once): one load per block scale in the hot loops.</summary>
-    private static readonly float* HalfTable = BuildHalfTable();
+    internal static readonly float* HalfTable = BuildHalfTable();
 
     private static float* BuildHalfTable()
     {
@@ -165,7 +165,7 @@ public static unsafe class BlockQuant
         }
     }
 
-    private static void QuantizeBlocks(float* x, sbyte* q, float* d, int n)
+    internal static void QuantizeBlocks(float* x, sbyte* q, float* d, int n)
     {
         for (int b = 0; b < n / 32; b++)
         {

@@ -55,6 +55,10 @@ public unsafe struct MatMulJob
     public byte* Scratch;
     /// <summary>Bytes of scratch per thread.</summary>
     public long ScratchBytes;
+    /// <summary>X quantized to int8 blocks [Tokens, N] and its scales [Tokens, N/32] (Q8_0/Q4_0 weights), or null.</summary>
+    public sbyte* Xq;
+    /// <summary>Scales of <see cref="Xq"/>.</summary>
+    public float* Xd;
 }
 
 /// <summary>Causal attention of the prompt's tokens over the KV cache (already holding them), tokens split over the pool.</summary>
@@ -134,12 +138,21 @@ public static unsafe class LlmParallel
     /// <summary>
     /// Y[t, r] = Σ_k X[t, k]·W[r, k] for t &lt; tokens, r &lt; rows: X [tokens, n] row-major, W [rows, n] in its format, Y with row
     /// stride <paramref name="ldy"/>. The pool's scratch must hold <see cref="ScratchFloats"/> floats per thread.
+    /// With Q8_0/Q4_0 weights and <paramref name="xq"/> given (tokens·n bytes; <paramref name="xd"/> tokens·n/32 floats), X is
+    /// quantized to int8 blocks once and the product runs as an integer GEMM (<see cref="BlockQuantGemm"/>); otherwise quantized
+    /// rows are widened to float a tile at a time.
     /// </summary>
-    public static void MatMul(WorkerPool pool, WeightFormat format, int tokens, int n, float* x, byte* w, int rows, float* y, int ldy)
+    public static void MatMul(WorkerPool pool, WeightFormat format, int tokens, int n, float* x, byte* w, int rows, float* y, int ldy, sbyte* xq = null, float* xd = null)
     {
         MatMulJob j;
         j.Format = format; j.Tokens = tokens; j.N = n; j.Rows = rows; j.X = x; j.W = w; j.Y = y; j.Ldy = ldy;
         j.Scratch = pool.Scratch(0); j.ScratchBytes = pool.ScratchBytes;
+        j.Xq = null; j.Xd = null;
+        if (xq != null && xd != null && format is WeightFormat.Q8_0 or WeightFormat.Q4_0)
+        {
+            BlockQuantGemm.QuantizeRows(x, xq, xd, tokens, n);
+            j.Xq = xq; j.Xd = xd;
+        }
         if (pool.Threads == 1) MatMulShare(&j, 0, 1, 0);
         else pool.Run(&MatMulShare, &j, Math.Min(pool.Threads * 4, Math.Max(1, rows / 32)));
     }
@@ -152,6 +165,11 @@ public static unsafe class LlmParallel
         int r0 = index == 0 ? 0 : (int)((long)rows * index / threads) & ~15;
         int r1 = index + 1 >= threads ? rows : (int)((long)rows * (index + 1) / threads) & ~15;
         if (r0 >= r1) return;
+        if (j->Xq != null)
+        {
+            BlockQuantGemm.MatMul(j->Format, j->W, j->Xq, j->Xd, j->Tokens, n, j->Y, j->Ldy, r0, r1);
+            return;
+        }
         if (j->Format == WeightFormat.F32)
         {
             Gemm.Run(j->Tokens, r1 - r0, n, j->X, n, false, (float*)j->W + (long)r0 * n, n, true, j->Y + r0, j->Ldy, 1f, 0f, null, Epilogue.None);

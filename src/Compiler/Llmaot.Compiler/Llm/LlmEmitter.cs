@@ -48,8 +48,8 @@ public static class LlmEmitter
 
     /// <summary>
     /// Emits Prefill: a one-token prompt is one Forward; longer prompts go through each layer together, PrefillBatch tokens at a
-    /// time: RMSNorm per row, the projections as matrix-matrix products over the tokens (<c>LlmParallel.MatMul</c>: GEMM, with
-    /// quantized weights widened a tile of rows at a time), RoPE and the keys/values into the cache, causal attention over the
+    /// time: RMSNorm per row, the projections as matrix-matrix products over the tokens (<c>LlmParallel.MatMul</c>: for Q8_0/Q4_0 weights the
+    /// tokens' activations are quantized to int8 once per product and an integer GEMM tiles 2 weight rows × 4 tokens; F32 goes to Gemm), RoPE and the keys/values into the cache, causal attention over the
     /// cache, SwiGLU; then the classifier for the last token only.
     /// </summary>
     private static void EmitPrefill(CSharpWriter w, LlmConfig c, List<string> state, Func<string, string> T, Func<string, string> WF)
@@ -78,9 +78,9 @@ public static class LlmEmitter
             w.Line();
             w.Comment($"layer {l}: attention");
             w.Line($"for (int t = 0; t < n; t++) Transformer.RmsNorm(px + (long)t * Dim, (float*)(wb + W_{p}attn_norm), pxb + (long)t * Dim, Dim, RmsEps);");
-            w.Line($"LlmParallel.MatMul(_pool, {WF(b + "attn_q")}, n, Dim, pxb, wb + W_{p}attn_q, Dim, pq, Dim);");
-            w.Line($"LlmParallel.MatMul(_pool, {WF(b + "attn_k")}, n, Dim, pxb, wb + W_{p}attn_k, KvDim, pk, KvDim);");
-            w.Line($"LlmParallel.MatMul(_pool, {WF(b + "attn_v")}, n, Dim, pxb, wb + W_{p}attn_v, KvDim, valueCache + ({l}L * Context + start) * KvDim, KvDim);");
+            w.Line($"LlmParallel.MatMul(_pool, {WF(b + "attn_q")}, n, Dim, pxb, wb + W_{p}attn_q, Dim, pq, Dim, (sbyte*)pxq, pxd);");
+            w.Line($"LlmParallel.MatMul(_pool, {WF(b + "attn_k")}, n, Dim, pxb, wb + W_{p}attn_k, KvDim, pk, KvDim, (sbyte*)pxq, pxd);");
+            w.Line($"LlmParallel.MatMul(_pool, {WF(b + "attn_v")}, n, Dim, pxb, wb + W_{p}attn_v, KvDim, valueCache + ({l}L * Context + start) * KvDim, KvDim, (sbyte*)pxq, pxd);");
             w.Open("for (int t = 0; t < n; t++)");
             w.Line("float* cos = ropeCos + (long)(start + t) * (HeadSize / 2), sin = ropeSin + (long)(start + t) * (HeadSize / 2);");
             w.Line("Transformer.Rope(pq + (long)t * Dim, Dim, HeadSize, cos, sin);");
@@ -88,14 +88,14 @@ public static class LlmEmitter
             w.Line($"Transformer.StoreKeyT(pk + (long)t * KvDim, keyCache + {l}L * KvDim * Context, KvDim, Context, start + t);");
             w.Close();
             w.Line($"LlmParallel.PromptAttention(_pool, pq, keyCache + {l}L * KvDim * Context, valueCache + {l}L * Context * KvDim, pxb, Heads, KvHeads, HeadSize, start, n, Context);");
-            w.Line($"LlmParallel.MatMul(_pool, {WF(b + "attn_output")}, n, Dim, pxb, wb + W_{p}attn_output, Dim, pxb2, Dim);");
+            w.Line($"LlmParallel.MatMul(_pool, {WF(b + "attn_output")}, n, Dim, pxb, wb + W_{p}attn_output, Dim, pxb2, Dim, (sbyte*)pxq, pxd);");
             w.Line("Transformer.AddInPlace(px, pxb2, n * Dim);");
             w.Comment($"layer {l}: feed-forward (SwiGLU)");
             w.Line($"for (int t = 0; t < n; t++) Transformer.RmsNorm(px + (long)t * Dim, (float*)(wb + W_{p}ffn_norm), pxb + (long)t * Dim, Dim, RmsEps);");
-            w.Line($"LlmParallel.MatMul(_pool, {WF(b + "ffn_gate")}, n, Dim, pxb, wb + W_{p}ffn_gate, HiddenDim, phb, HiddenDim);");
-            w.Line($"LlmParallel.MatMul(_pool, {WF(b + "ffn_up")}, n, Dim, pxb, wb + W_{p}ffn_up, HiddenDim, phb2, HiddenDim);");
+            w.Line($"LlmParallel.MatMul(_pool, {WF(b + "ffn_gate")}, n, Dim, pxb, wb + W_{p}ffn_gate, HiddenDim, phb, HiddenDim, (sbyte*)pxq, pxd);");
+            w.Line($"LlmParallel.MatMul(_pool, {WF(b + "ffn_up")}, n, Dim, pxb, wb + W_{p}ffn_up, HiddenDim, phb2, HiddenDim, (sbyte*)pxq, pxd);");
             w.Line("Transformer.SwiGlu(phb, phb2, n * HiddenDim);");
-            w.Line($"LlmParallel.MatMul(_pool, {WF(b + "ffn_down")}, n, HiddenDim, phb, wb + W_{p}ffn_down, Dim, pxb, Dim);");
+            w.Line($"LlmParallel.MatMul(_pool, {WF(b + "ffn_down")}, n, HiddenDim, phb, wb + W_{p}ffn_down, Dim, pxb, Dim, (sbyte*)pxq, pxd);");
             w.Line("Transformer.AddInPlace(px, pxb, n * Dim);");
         }
         w.Line();
@@ -212,6 +212,8 @@ public static class LlmEmitter
             ("px", (long)batch * c.Dim, "prompt: residual streams [PrefillBatch, Dim]"), ("pxb", (long)batch * c.Dim, "prompt: normalized inputs / attention outputs"),
             ("pxb2", (long)batch * c.Dim, "prompt: projection outputs"), ("pq", (long)batch * c.Dim, "prompt: queries"), ("pk", (long)batch * c.KvDim, "prompt: keys"),
             ("phb", (long)batch * c.HiddenDim, "prompt: gates"), ("phb2", (long)batch * c.HiddenDim, "prompt: ups"),
+            ("pxq", ((long)batch * maxN + 3) / 4, "prompt: the input of a matrix product as int8 blocks [PrefillBatch, n] (Q8_0/Q4_0 weights)"),
+            ("pxd", (long)batch * ((maxN + 31) / 32), "prompt: scales of pxq, one per 32"),
         };
         long offset = 0;
         w.Comment("State: float offsets into the arena.");

@@ -58,6 +58,61 @@ public unsafe class LlmKernelTests
         }
     }
 
+    /// <summary>Every int8 GEMM path this machine supports (the test names say which ran), each with Q8_0 and Q4_0 and edge shapes.</summary>
+    public static IEnumerable<object[]> SupportedInt8Paths()
+    {
+        var paths = new List<Int8Path> { Int8Path.Scalar };
+        if (Avx2.IsSupported && Fma.IsSupported) paths.Add(Int8Path.Avx2);
+        if (AvxVnni.IsSupported && Avx2.IsSupported && Fma.IsSupported) paths.Add(Int8Path.AvxVnni);
+        foreach (var p in paths)
+            foreach (bool q8 in new[] { true, false })
+                foreach (var (tokens, n, rows) in new[] { (7, 96, 37), (64, 2048, 10), (5, 768, 3) })
+                    yield return new object[] { p.ToString(), q8, tokens, n, rows };
+    }
+
+    [Theory]
+    [MemberData(nameof(SupportedInt8Paths))]
+    public void Int8_prompt_gemm_matches_the_decode_products_and_the_float_path(string path, bool q8, int tokens, int n, int rows)
+    {
+        var p = Enum.Parse<Int8Path>(path);
+        var wf = Randn(rows * n, 11, 0.02f);
+        var x = Randn(tokens * n, 12);
+        var w = new byte[rows * n / 32 * (q8 ? 34 : 18)];
+        var xq = new sbyte[tokens * n];
+        var xd = new float[tokens * n / 32];
+        var xq1 = new sbyte[2 * n];
+        var xd1 = new float[n / 32];
+        int ldy = rows + 3;
+        var y = new float[tokens * ldy];
+        var yRef = new float[rows];
+        var yFloat = new float[rows];
+        fixed (float* pwf = wf, px = x, pd = xd, pd1 = xd1, py = y, pr = yRef, pf = yFloat)
+        fixed (byte* pw = w)
+        fixed (sbyte* pq = xq, pq1 = xq1)
+        {
+            if (q8) BlockQuant.QuantizeQ8_0(pwf, pw, wf.Length); else BlockQuant.QuantizeQ4_0(pwf, pw, wf.Length);
+            BlockQuantGemm.QuantizeRows(px, pq, pd, tokens, n);
+            for (int i = 0; i < y.Length; i++) py[i] = float.NaN;
+            BlockQuantGemm.MatMul(q8 ? WeightFormat.Q8_0 : WeightFormat.Q4_0, pw, pq, pd, tokens, n, py, ldy, 0, rows, p);
+            for (int t = 0; t < tokens; t++)
+            {
+                // the decode path's scalar reference on the same token, quantized the same way
+                BlockQuant.QuantizeActivations(px + (long)t * n, pq1, pd1, n);
+                for (int i = 0; i < n; i++) Assert.Equal(pq1[i], pq[(long)t * n + i]);
+                if (q8) { BlockQuant.MatVecQ8_0Q8Scalar(pw, pq1, pd1, pr, n, 0, rows); BlockQuant.MatVecQ8_0(pw, px + (long)t * n, pf, n, 0, rows); }
+                else { BlockQuant.MatVecQ4_0Q8Scalar(pw, pq1, pd1, pr, n, 0, rows); BlockQuant.MatVecQ4_0(pw, px + (long)t * n, pf, n, 0, rows); }
+                double scale = Math.Sqrt(yFloat.Select(v => (double)v * v).Average());
+                for (int i = 0; i < rows; i++)
+                {
+                    float got = py[(long)t * ldy + i];
+                    Assert.True(Math.Abs(got - yRef[i]) <= 1e-5 * scale + 1e-5 * Math.Abs(yRef[i]), $"{path} t {t} row {i}: {got} vs scalar {yRef[i]}");
+                    Assert.True(Math.Abs(got - yFloat[i]) <= 0.03 * scale, $"{path} t {t} row {i}: {got} vs float {yFloat[i]}");
+                }
+                for (int i = rows; i < ldy && t < tokens - 1; i++) Assert.True(float.IsNaN(py[(long)t * ldy + i]), $"wrote past the rows at t {t}");
+            }
+        }
+    }
+
     [Fact]
     public void Half_widening_is_exact_for_every_finite_half()
     {
@@ -123,6 +178,20 @@ public unsafe class LlmKernelTests
             {
                 BlockQuant.MatVecQ4_0(pw, px + t * n, pr, n, 0, rows);
                 for (int i = 0; i < rows; i++) Assert.True(Math.Abs(ym[t * rows + i] - yr[i]) <= 1e-4f * (1 + Math.Abs(yr[i])), $"t {t} row {i}");
+            }
+            // The same through the int8 GEMM: against per-token int8 matrix-vector products.
+            var gq = new sbyte[tokens * n];
+            var gd = new float[tokens * n / 32];
+            fixed (sbyte* pgq = gq)
+            fixed (float* pgd = gd)
+            {
+                LlmParallel.MatMul(pool, WeightFormat.Q4_0, tokens, n, px, pw, rows, pm, rows, pgq, pgd);
+                for (int t = 0; t < tokens; t++)
+                {
+                    BlockQuant.QuantizeActivations(px + t * n, pq, pd, n);
+                    BlockQuant.MatVecQ4_0Q8Scalar(pw, pq, pd, pr, n, 0, rows);
+                    for (int i = 0; i < rows; i++) Assert.True(Math.Abs(ym[t * rows + i] - yr[i]) <= 1e-4f * (1 + Math.Abs(yr[i])), $"int8 t {t} row {i}");
+                }
             }
             LlmParallel.MatMul(pool, WeightFormat.F32, tokens, n, px, (byte*)pwf, rows, pm, rows);
             for (int t = 0; t < tokens; t++)
