@@ -42,7 +42,7 @@ public static unsafe class BlockQuantGemm
         MatMul(format, w, xq, xd, tokens, n, y, ldy, rowStart, rowEnd, BestPath);
 
     /// <summary><see cref="MatMul(WeightFormat, byte*, sbyte*, float*, int, int, float*, int, int, int)"/> on a chosen path (tests run each).</summary>
-    internal static void MatMul(WeightFormat format, byte* w, sbyte* xq, float* xd, int tokens, int n, float* y, int ldy, int rowStart, int rowEnd, Int8Path path)
+    public static void MatMul(WeightFormat format, byte* w, sbyte* xq, float* xd, int tokens, int n, float* y, int ldy, int rowStart, int rowEnd, Int8Path path)
     {
         bool q8 = format == WeightFormat.Q8_0;
         switch (path)

@@ -114,6 +114,22 @@ public unsafe class LlmKernelTests
     }
 
     [Fact]
+    public void SwiGlu_matches_the_scalar_reference()
+    {
+        int n = 2048 + 5;
+        var g = Randn(n, 21, 4f);
+        var u = Randn(n, 22);
+        g[0] = 90f; g[1] = -90f; g[2] = 0f;
+        var g2 = (float[])g.Clone();
+        fixed (float* pg = g, pu = u, pg2 = g2)
+        {
+            Transformer.SwiGlu(pg, pu, n);
+            Transformer.SwiGluScalar(pg2, pu, n);
+        }
+        for (int i = 0; i < n; i++) Assert.True(Math.Abs(g[i] - g2[i]) <= 2e-6f * (Math.Abs(g2[i]) + 1e-3f), $"{i}: {g[i]} vs {g2[i]}");
+    }
+
+    [Fact]
     public void Half_widening_is_exact_for_every_finite_half()
     {
         for (int b = 0; b < 65536; b++)
