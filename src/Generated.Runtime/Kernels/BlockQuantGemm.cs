@@ -18,7 +18,8 @@ public enum Int8Path
 /// <summary>
 /// Matrix-matrix products of the prompt with block-quantized weights: the prompt's activations are quantized to int8 once per
 /// product (<see cref="QuantizeRows"/>), then Y[t, r] = Σ_b d_w[r,b]·d_x[t,b]·Σ_k q_w[r,b,k]·q_x[t,b,k] is computed in register
-/// tiles of 2 weight rows × 4 tokens, so each weight block is loaded (and Q4_0 unpacked) once for four tokens.
+/// tiles of 2 weight rows × 4 tokens, so each weight block is loaded (and Q4_0 unpacked) once for four tokens. Tokens are the
+/// outer loop: a 4-token slice of X stays in L1 while the rows stream through.
 /// </summary>
 public static unsafe class BlockQuantGemm
 {
@@ -169,24 +170,33 @@ public static unsafe class BlockQuantGemm
             Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(a.AsByte(), Avx2.Sign(x, w)), Vector256.Create((short)1));
     }
 
-    /// <summary>The tiled product: 2 rows × 4 tokens per register tile, single rows / tokens for the edges.</summary>
+    /// <summary>
+    /// The tiled product: 2 rows × 4 tokens per register tile. Per weight block, the four tokens' int32 partial sums are folded
+    /// by two rounds of horizontal adds into one vector whose lanes are [t0 t1 t2 t3 | t0 t1 t2 t3], so the int→float convert,
+    /// the scale product and the FMA run once per row and block for four tokens. Single rows / tokens at the edges.
+    /// </summary>
     private static void Run<TB, TD>(byte* w, sbyte* xq, float* xd, int tokens, int n, float* y, int ldy, int rowStart, int rowEnd)
         where TB : struct, IBlocks where TD : struct, IDot
     {
         int nb = n / 32;
         long rowBytes = (long)nb * TB.Bytes;
         float* table = BlockQuant.HalfTable;
-        int r = rowStart;
-        for (; r + 2 <= rowEnd; r += 2)
+        // the four tokens' scales of each block side by side (one 128-bit load per block)
+        float* dx4 = stackalloc float[nb * 4];
+        int t = 0;
+        for (; t + 4 <= tokens; t += 4)
         {
-            byte* w0 = w + r * rowBytes, w1 = w0 + rowBytes;
-            int t = 0;
-            for (; t + 4 <= tokens; t += 4)
+            float* d0 = xd + (long)t * nb;
+            for (int b = 0; b < nb; b++)
             {
-                Vector256<float> a00 = default, a01 = default, a02 = default, a03 = default;
-                Vector256<float> a10 = default, a11 = default, a12 = default, a13 = default;
-                sbyte* x0 = xq + (long)t * n;
-                float* d0 = xd + (long)t * nb;
+                dx4[4 * b] = d0[b]; dx4[4 * b + 1] = d0[nb + b]; dx4[4 * b + 2] = d0[2 * nb + b]; dx4[4 * b + 3] = d0[3 * nb + b];
+            }
+            sbyte* x0 = xq + (long)t * n;
+            int r = rowStart;
+            for (; r + 2 <= rowEnd; r += 2)
+            {
+                byte* w0 = w + r * rowBytes, w1 = w0 + rowBytes;
+                Vector256<float> a0 = default, a1 = default;
                 for (int b = 0; b < nb; b++)
                 {
                     byte* b0 = w0 + b * TB.Bytes, b1 = w1 + b * TB.Bytes;
@@ -194,43 +204,31 @@ public static unsafe class BlockQuantGemm
                     var q1 = TB.Load(b1);
                     TD.PrepareRow(q0, out var p0, out var c0);
                     TD.PrepareRow(q1, out var p1, out var c1);
-                    var s0 = Vector256.Create(table[*(ushort*)b0]);
-                    var s1 = Vector256.Create(table[*(ushort*)b1]);
-
-                    var x = TD.PrepareX(Vector256.Load(x0 + b * 32));
-                    var dx = Vector256.Create(d0[b]);
-                    a00 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(TD.Dot(q0, p0, c0, x)), s0 * dx, a00);
-                    a10 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(TD.Dot(q1, p1, c1, x)), s1 * dx, a10);
-
-                    x = TD.PrepareX(Vector256.Load(x0 + n + b * 32));
-                    dx = Vector256.Create(d0[nb + b]);
-                    a01 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(TD.Dot(q0, p0, c0, x)), s0 * dx, a01);
-                    a11 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(TD.Dot(q1, p1, c1, x)), s1 * dx, a11);
-
-                    x = TD.PrepareX(Vector256.Load(x0 + 2L * n + b * 32));
-                    dx = Vector256.Create(d0[2 * nb + b]);
-                    a02 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(TD.Dot(q0, p0, c0, x)), s0 * dx, a02);
-                    a12 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(TD.Dot(q1, p1, c1, x)), s1 * dx, a12);
-
-                    x = TD.PrepareX(Vector256.Load(x0 + 3L * n + b * 32));
-                    dx = Vector256.Create(d0[3 * nb + b]);
-                    a03 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(TD.Dot(q0, p0, c0, x)), s0 * dx, a03);
-                    a13 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(TD.Dot(q1, p1, c1, x)), s1 * dx, a13);
+                    var xa = TD.PrepareX(Vector256.Load(x0 + b * 32));
+                    var xb = TD.PrepareX(Vector256.Load(x0 + n + b * 32));
+                    var xc = TD.PrepareX(Vector256.Load(x0 + 2L * n + b * 32));
+                    var xe = TD.PrepareX(Vector256.Load(x0 + 3L * n + b * 32));
+                    var v = Vector128.Load(dx4 + 4 * b);
+                    var dx = Vector256.Create(v, v);
+                    var i0 = Avx2.HorizontalAdd(Avx2.HorizontalAdd(TD.Dot(q0, p0, c0, xa), TD.Dot(q0, p0, c0, xb)),
+                        Avx2.HorizontalAdd(TD.Dot(q0, p0, c0, xc), TD.Dot(q0, p0, c0, xe)));
+                    var i1 = Avx2.HorizontalAdd(Avx2.HorizontalAdd(TD.Dot(q1, p1, c1, xa), TD.Dot(q1, p1, c1, xb)),
+                        Avx2.HorizontalAdd(TD.Dot(q1, p1, c1, xc), TD.Dot(q1, p1, c1, xe)));
+                    a0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(i0), Vector256.Create(table[*(ushort*)b0]) * dx, a0);
+                    a1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(i1), Vector256.Create(table[*(ushort*)b1]) * dx, a1);
                 }
+                var s0 = a0.GetLower() + a0.GetUpper();
+                var s1 = a1.GetLower() + a1.GetUpper();
                 float* yt = y + (long)t * ldy + r;
-                yt[0] = Vector256.Sum(a00); yt[1] = Vector256.Sum(a10);
-                yt[ldy] = Vector256.Sum(a01); yt[ldy + 1] = Vector256.Sum(a11);
-                yt[2L * ldy] = Vector256.Sum(a02); yt[2L * ldy + 1] = Vector256.Sum(a12);
-                yt[3L * ldy] = Vector256.Sum(a03); yt[3L * ldy + 1] = Vector256.Sum(a13);
+                yt[0] = s0[0]; yt[ldy] = s0[1]; yt[2L * ldy] = s0[2]; yt[3L * ldy] = s0[3];
+                yt[1] = s1[0]; yt[ldy + 1] = s1[1]; yt[2L * ldy + 1] = s1[2]; yt[3L * ldy + 1] = s1[3];
             }
-            for (; t < tokens; t++)
-            {
-                y[(long)t * ldy + r] = Dot1<TB, TD>(w0, xq + (long)t * n, xd + (long)t * nb, nb);
-                y[(long)t * ldy + r + 1] = Dot1<TB, TD>(w1, xq + (long)t * n, xd + (long)t * nb, nb);
-            }
+            for (; r < rowEnd; r++)
+                for (int k = 0; k < 4; k++)
+                    y[(long)(t + k) * ldy + r] = Dot1<TB, TD>(w + r * rowBytes, xq + (long)(t + k) * n, xd + (long)(t + k) * nb, nb);
         }
-        for (; r < rowEnd; r++)
-            for (int t = 0; t < tokens; t++)
+        for (; t < tokens; t++)
+            for (int r = rowStart; r < rowEnd; r++)
                 y[(long)t * ldy + r] = Dot1<TB, TD>(w + r * rowBytes, xq + (long)t * n, xd + (long)t * nb, nb);
     }
 
