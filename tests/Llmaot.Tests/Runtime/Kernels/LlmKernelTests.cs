@@ -14,13 +14,27 @@ public unsafe class LlmKernelTests
         return a;
     }
 
-    [Theory]
-    [InlineData(true, 96, 37)]
-    [InlineData(false, 96, 37)]
-    [InlineData(true, 2048, 9)]
-    [InlineData(false, 2048, 9)]
-    public void Int8_activation_dot_products_match_the_float_path_and_the_scalar_reference(bool q8, int n, int rows)
+    /// <summary>Every int8 decode path this machine supports (the test names say which ran) × Q8_0/Q4_0 × shapes.</summary>
+    public static IEnumerable<object[]> SupportedDecodePaths()
     {
+        foreach (var p in SupportedPaths())
+            foreach (var (q8, n, rows) in new[] { (true, 96, 37), (false, 96, 37), (true, 2048, 9), (false, 2048, 9), (false, 224, 5) })
+                yield return new object[] { p.ToString(), q8, n, rows };
+    }
+
+    private static List<Int8Path> SupportedPaths()
+    {
+        var paths = new List<Int8Path> { Int8Path.Scalar };
+        if (Avx2.IsSupported && Fma.IsSupported) paths.Add(Int8Path.Avx2);
+        if (AvxVnni.IsSupported && Avx2.IsSupported && Fma.IsSupported) paths.Add(Int8Path.AvxVnni);
+        return paths;
+    }
+
+    [Theory]
+    [MemberData(nameof(SupportedDecodePaths))]
+    public void Int8_activation_dot_products_match_the_float_path_and_the_scalar_reference(string path, bool q8, int n, int rows)
+    {
+        var p = Enum.Parse<Int8Path>(path);
         var wf = Randn(rows * n, 1, 0.02f);
         var x = Randn(n, 2);
         int blockBytes = q8 ? 34 : 18;
@@ -38,13 +52,13 @@ public unsafe class LlmKernelTests
             if (q8)
             {
                 BlockQuant.MatVecQ8_0(pw, px, py0, n, 0, rows);
-                BlockQuant.MatVecQ8_0Q8(pw, pq, pd, py1, n, 0, rows);
+                BlockQuant.MatVecQ8_0Q8(pw, pq, pd, py1, n, 0, rows, p);
                 BlockQuant.MatVecQ8_0Q8Scalar(pw, pq, pd, py2, n, 0, rows);
             }
             else
             {
                 BlockQuant.MatVecQ4_0(pw, px, py0, n, 0, rows);
-                BlockQuant.MatVecQ4_0Q8(pw, pq, pd, py1, n, 0, rows);
+                BlockQuant.MatVecQ4_0Q8(pw, pq, pd, py1, n, 0, rows, p);
                 BlockQuant.MatVecQ4_0Q8Scalar(pw, pq, pd, py2, n, 0, rows);
             }
         }
@@ -61,10 +75,7 @@ public unsafe class LlmKernelTests
     /// <summary>Every int8 GEMM path this machine supports (the test names say which ran), each with Q8_0 and Q4_0 and edge shapes.</summary>
     public static IEnumerable<object[]> SupportedInt8Paths()
     {
-        var paths = new List<Int8Path> { Int8Path.Scalar };
-        if (Avx2.IsSupported && Fma.IsSupported) paths.Add(Int8Path.Avx2);
-        if (AvxVnni.IsSupported && Avx2.IsSupported && Fma.IsSupported) paths.Add(Int8Path.AvxVnni);
-        foreach (var p in paths)
+        foreach (var p in SupportedPaths())
             foreach (bool q8 in new[] { true, false })
                 foreach (var (tokens, n, rows) in new[] { (7, 96, 37), (64, 2048, 10), (5, 768, 3) })
                     yield return new object[] { p.ToString(), q8, tokens, n, rows };
