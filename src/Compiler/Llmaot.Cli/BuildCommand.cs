@@ -12,6 +12,7 @@ public static class BuildCommand
     private static string? Tokenizer;
     private static int? Context;
     private static string? Quantize;
+    private static string? KvCache;
 
     public static Command Create()
     {
@@ -33,8 +34,10 @@ public static class BuildCommand
         var ctx = new Option<int?>("--ctx") { Description = "KV-cache length of a language model (default: the model's context)" };
         var quantize = new Option<string?>("--quantize") { Description = "Compress weights at compile time: q8_0 or q4_0 (blocks of 32, symmetric, one scale per block)" };
         quantize.AcceptOnlyFromAmong("q8_0", "q4_0", "int8");
+        var kvCache = new Option<string?>("--kv-cache") { Description = "KV-cache element type of a language model: f32 (default), f16 or int8 (one scale per position and head)" };
+        kvCache.AcceptOnlyFromAmong("f32", "f16", "int8");
 
-        var cmd = new Command("build", "Compile a model to a native executable (or to C# source)") { model, output, name, target, isa, dim, shape, consts, emit, weights, size, tokenizer, ctx, quantize };
+        var cmd = new Command("build", "Compile a model to a native executable (or to C# source)") { model, output, name, target, isa, dim, shape, consts, emit, weights, size, tokenizer, ctx, quantize, kvCache };
         cmd.SetAction(r =>
         {
             try
@@ -43,6 +46,7 @@ public static class BuildCommand
                 Tokenizer = r.GetValue(tokenizer);
                 Context = r.GetValue(ctx);
                 Quantize = r.GetValue(quantize);
+                KvCache = r.GetValue(kvCache);
                 return Run(r.GetValue(model)!, r.GetValue(output)!, r.GetValue(name), r.GetValue(target)!, r.GetValue(isa), r.GetValue(dim), r.GetValue(shape),
                     r.GetValue(emit) == "source" ? EmitKind.Source : EmitKind.Exe, r.GetValue(weights) == "file" ? WeightsMode.File : WeightsMode.Embedded, r.GetValue(size));
             }
@@ -62,12 +66,13 @@ public static class BuildCommand
         co.Tokenizer = Tokenizer;
         co.Context = Context;
         co.Quantize = Quantize;
+        co.KvCache = KvCache;
         var eo = new EmitOptions
         {
             ClassName = Compiler.ClassNameFor(name),
             Name = name,
             Weights = weights,
-            OptionsText = Shared.OptionsText(dims, shapes, weights == WeightsMode.File ? "--weights file" : "", Quantize != null ? "--quantize " + Quantize : "", Context != null ? "--ctx " + Context : ""),
+            OptionsText = Shared.OptionsText(dims, shapes, weights == WeightsMode.File ? "--weights file" : "", Quantize != null ? "--quantize " + Quantize : "", Context != null ? "--ctx " + Context : "", KvCache != null ? "--kv-cache " + KvCache : ""),
         };
         var g = Compiler.Compile(modelPath, co, eo);
         foreach (var wmsg in co.Warnings) Console.Error.WriteLine("warning " + wmsg);

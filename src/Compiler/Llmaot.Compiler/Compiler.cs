@@ -13,7 +13,7 @@ public static class Compiler
         if (Llm.LlmFrontend.IsLanguageModel(path, options))
         {
             using var lm = Llm.LlmFrontend.Load(path, options);
-            return Llm.LlmEmitter.Emit(lm, emit, options.Context, options.Quantize);
+            return Llm.LlmEmitter.Emit(lm, emit, options.Context, options.Quantize, options.KvCache);
         }
         if (options.Quantize != null)
             throw new Diagnostics.LlmaotException(Diagnostics.Codes.BadOption, $"--quantize {options.Quantize} is implemented for language-model checkpoints so far, not for ONNX graphs");

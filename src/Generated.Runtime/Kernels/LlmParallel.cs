@@ -70,6 +70,10 @@ public unsafe struct PromptAttentionJob
     public float* KeysT, Values;
     /// <summary>Shapes.</summary>
     public int Heads, KvHeads, HeadSize, Start, Tokens, MaxLen;
+    /// <summary>Element type of the cache (KeysT/Values point at Half or sbyte elements when not F32).</summary>
+    public KvFormat Kv;
+    /// <summary>Int8 caches: key scales [KvHeads, MaxLen] and value scales [MaxLen, KvHeads].</summary>
+    public float* KeyScales, ValueScales;
     /// <summary>The pool's per-thread scratch: thread i uses Scratch + i·ScratchBytes.</summary>
     public byte* Scratch;
     /// <summary>Bytes of scratch per thread.</summary>
@@ -200,10 +204,20 @@ public static unsafe class LlmParallel
     /// For each prompt token t (position start + t): out[t] = causal attention of Q[t] over cache positions [0, start + t].
     /// The cache must already hold the prompt's keys and values. Needs MaxLen floats of pool scratch per thread.
     /// </summary>
-    public static void PromptAttention(WorkerPool pool, float* q, float* keysT, float* values, float* outp, int heads, int kvHeads, int headSize, int start, int tokens, int maxLen)
+    public static void PromptAttention(WorkerPool pool, float* q, float* keysT, float* values, float* outp, int heads, int kvHeads, int headSize, int start, int tokens, int maxLen) =>
+        PromptAttention(pool, KvFormat.F32, q, keysT, values, null, null, outp, heads, kvHeads, headSize, start, tokens, maxLen);
+
+    /// <summary>
+    /// <see cref="PromptAttention(WorkerPool, float*, float*, float*, float*, int, int, int, int, int, int)"/> over a cache of
+    /// <paramref name="kv"/> elements (<see cref="KvCache"/>): keysT/values point at the layer's Half or sbyte elements; the
+    /// scales are used by int8 caches only.
+    /// </summary>
+    public static void PromptAttention(WorkerPool pool, KvFormat kv, float* q, void* keysT, void* values, float* keyScales, float* valueScales, float* outp,
+        int heads, int kvHeads, int headSize, int start, int tokens, int maxLen)
     {
         PromptAttentionJob j;
-        j.Q = q; j.Out = outp; j.KeysT = keysT; j.Values = values; j.Heads = heads; j.KvHeads = kvHeads; j.HeadSize = headSize;
+        j.Kv = kv; j.KeyScales = keyScales; j.ValueScales = valueScales;
+        j.Q = q; j.Out = outp; j.KeysT = (float*)keysT; j.Values = (float*)values; j.Heads = heads; j.KvHeads = kvHeads; j.HeadSize = headSize;
         j.Start = start; j.Tokens = tokens; j.MaxLen = maxLen;
         j.Scratch = pool.Scratch(0); j.ScratchBytes = pool.ScratchBytes;
         if (pool.Threads == 1 || tokens == 1) AttentionShare(&j, 0, 1, 0);
@@ -217,6 +231,15 @@ public static unsafe class LlmParallel
         int dim = j->Heads * j->HeadSize;
         // chunks interleave the tokens so the long (late) rows are shared evenly
         for (int t = index; t < j->Tokens; t += threads)
-            Transformer.AttentionT(j->Q + (long)t * dim, j->KeysT, j->Values, j->Out + (long)t * dim, j->Heads, j->KvHeads, j->HeadSize, j->Start + t + 1, j->MaxLen, scratch);
+        {
+            float* q = j->Q + (long)t * dim, o = j->Out + (long)t * dim;
+            int len = j->Start + t + 1;
+            switch (j->Kv)
+            {
+                case KvFormat.F16: KvCache.AttentionTF16(q, (Half*)j->KeysT, (Half*)j->Values, o, j->Heads, j->KvHeads, j->HeadSize, len, j->MaxLen, scratch); break;
+                case KvFormat.Int8: KvCache.AttentionTInt8(q, (sbyte*)j->KeysT, j->KeyScales, (sbyte*)j->Values, j->ValueScales, o, j->Heads, j->KvHeads, j->HeadSize, len, j->MaxLen, scratch); break;
+                default: Transformer.AttentionT(q, j->KeysT, j->Values, o, j->Heads, j->KvHeads, j->HeadSize, len, j->MaxLen, scratch); break;
+            }
+        }
     }
 }

@@ -140,6 +140,60 @@ public unsafe class LlmKernelTests
         for (int i = 0; i < n; i++) Assert.True(Math.Abs(g[i] - g2[i]) <= 2e-6f * (Math.Abs(g2[i]) + 1e-3f), $"{i}: {g[i]} vs {g2[i]}");
     }
 
+    [Theory]
+    [InlineData(KvFormat.F16, 37)]
+    [InlineData(KvFormat.Int8, 37)]
+    [InlineData(KvFormat.F16, 8)]
+    [InlineData(KvFormat.Int8, 3)]
+    public void Compressed_kv_attention_matches_float_attention_over_the_decoded_cache(KvFormat kv, int len)
+    {
+        int heads = 4, kvHeads = 2, hs = 16, kvDim = kvHeads * hs, maxLen = 40;
+        var q = Randn(heads * hs, 31);
+        var keys = Randn(maxLen * kvDim, 32, 2f);
+        var vals = Randn(maxLen * kvDim, 33);
+        var kT = new float[kvDim * maxLen];
+        var vF = new float[maxLen * kvDim];
+        var kH = new Half[kvDim * maxLen];
+        var vH = new Half[maxLen * kvDim];
+        var k8 = new sbyte[kvDim * maxLen];
+        var v8 = new sbyte[maxLen * kvDim];
+        var ks = new float[kvHeads * maxLen];
+        var vs = new float[maxLen * kvHeads];
+        var o1 = new float[heads * hs];
+        var o2 = new float[heads * hs];
+        var scratch = new float[maxLen + 16];
+        fixed (float* pq = q, pk = keys, pv = vals, pkT = kT, pvF = vF, pks = ks, pvs = vs, p1 = o1, p2 = o2, ps = scratch)
+        fixed (Half* pkH = kH, pvH = vH)
+        fixed (sbyte* pk8 = k8, pv8 = v8)
+        {
+            for (int t = 0; t < len; t++)
+            {
+                if (kv == KvFormat.F16)
+                {
+                    KvCache.StoreKeyTF16(pk + t * kvDim, pkH, kvDim, maxLen, t);
+                    KvCache.StoreValueF16(pv + t * kvDim, pvH + t * kvDim, kvDim);
+                }
+                else
+                {
+                    KvCache.StoreKeyTInt8(pk + t * kvDim, pk8, pks, kvDim, hs, maxLen, t);
+                    KvCache.StoreValueInt8(pv + t * kvDim, pv8 + t * kvDim, pvs + t * kvHeads, kvDim, hs);
+                }
+                // the float cache holds the decoded values, so both attentions see the same numbers
+                for (int i = 0; i < kvDim; i++)
+                {
+                    kT[i * maxLen + t] = kv == KvFormat.F16 ? (float)kH[i * maxLen + t] : k8[i * maxLen + t] * ks[i / hs * maxLen + t];
+                    vF[t * kvDim + i] = kv == KvFormat.F16 ? (float)vH[t * kvDim + i] : v8[t * kvDim + i] * vs[t * kvHeads + i / hs];
+                    float orig = keys[t * kvDim + i], dec = kT[i * maxLen + t];
+                    Assert.True(Math.Abs(orig - dec) <= (kv == KvFormat.F16 ? 1e-3f * Math.Abs(orig) + 1e-7f : ks[i / hs * maxLen + t] * 0.5001f), $"key {t},{i}: {dec} vs {orig}");
+                }
+            }
+            Transformer.AttentionT(pq, pkT, pvF, p1, heads, kvHeads, hs, len, maxLen, ps);
+            if (kv == KvFormat.F16) KvCache.AttentionTF16(pq, pkH, pvH, p2, heads, kvHeads, hs, len, maxLen, ps);
+            else KvCache.AttentionTInt8(pq, pk8, pks, pv8, pvs, p2, heads, kvHeads, hs, len, maxLen, ps);
+        }
+        for (int i = 0; i < o1.Length; i++) Assert.True(Math.Abs(o1[i] - o2[i]) <= 1e-5f * (1 + Math.Abs(o1[i])), $"{kv} out {i}: {o2[i]} vs {o1[i]}");
+    }
+
     [Fact]
     public void Half_widening_is_exact_for_every_finite_half()
     {
