@@ -236,15 +236,15 @@ public static unsafe class BlockQuant
                     var w1 = Vector256.Load((sbyte*)blk + 36);
                     var p0 = AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, Avx2.Abs(w0), Avx2.Sign(Vector256.Load(xq + b * 32), w0));
                     var p1 = AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, Avx2.Abs(w1), Avx2.Sign(Vector256.Load(xq + b * 32 + 32), w1));
-                    acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p0), Vector256.Create(table[*(ushort*)blk] * xd[b]), acc0);
-                    acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p1), Vector256.Create(table[*(ushort*)(blk + 34)] * xd[b + 1]), acc1);
+                    acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p0), Vector256.Create(table[*(ushort*)blk]) * Vector256.Create(xd[b]), acc0);
+                    acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p1), Vector256.Create(table[*(ushort*)(blk + 34)]) * Vector256.Create(xd[b + 1]), acc1);
                 }
                 for (; b < nb; b++)
                 {
                     byte* blk = row + b * 34;
                     var w0 = Vector256.Load((sbyte*)blk + 2);
                     var p0 = AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, Avx2.Abs(w0), Avx2.Sign(Vector256.Load(xq + b * 32), w0));
-                    acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p0), Vector256.Create(table[*(ushort*)blk] * xd[b]), acc0);
+                    acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p0), Vector256.Create(table[*(ushort*)blk]) * Vector256.Create(xd[b]), acc0);
                 }
                 y[i] = Vector256.Sum(acc0 + acc1);
             }
@@ -359,10 +359,10 @@ public static unsafe class BlockQuant
                     var p1 = AvxVnni.MultiplyWideningAndAdd(Vector256.Load(sums + b * 8 + 8), w1, Vector256.Load(xq + b * 32 + 32));
                     var p2 = AvxVnni.MultiplyWideningAndAdd(Vector256.Load(sums + b * 8 + 16), w2, Vector256.Load(xq + b * 32 + 64));
                     var p3 = AvxVnni.MultiplyWideningAndAdd(Vector256.Load(sums + b * 8 + 24), w3, Vector256.Load(xq + b * 32 + 96));
-                    acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p0), Vector256.Create(table[*(ushort*)blk] * xd[b]), acc0);
-                    acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p1), Vector256.Create(table[*(ushort*)(blk + 18)] * xd[b + 1]), acc1);
-                    acc2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p2), Vector256.Create(table[*(ushort*)(blk + 36)] * xd[b + 2]), acc2);
-                    acc3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p3), Vector256.Create(table[*(ushort*)(blk + 54)] * xd[b + 3]), acc3);
+                    acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p0), Vector256.Create(table[*(ushort*)blk]) * Vector256.Create(xd[b]), acc0);
+                    acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p1), Vector256.Create(table[*(ushort*)(blk + 18)]) * Vector256.Create(xd[b + 1]), acc1);
+                    acc2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p2), Vector256.Create(table[*(ushort*)(blk + 36)]) * Vector256.Create(xd[b + 2]), acc2);
+                    acc3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p3), Vector256.Create(table[*(ushort*)(blk + 54)]) * Vector256.Create(xd[b + 3]), acc3);
                 }
                 acc0 += acc2;
                 acc1 += acc3;
@@ -372,7 +372,7 @@ public static unsafe class BlockQuant
                     var r0 = Vector128.Load(blk + 2);
                     var w0 = Vector256.Create(r0, Vector128.ShiftRightLogical(r0.AsUInt16(), 4).AsByte()) & mask;
                     var p0 = AvxVnni.MultiplyWideningAndAdd(Vector256.Load(sums + b * 8), w0, Vector256.Load(xq + b * 32));
-                    acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p0), Vector256.Create(table[*(ushort*)blk] * xd[b]), acc0);
+                    acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p0), Vector256.Create(table[*(ushort*)blk]) * Vector256.Create(xd[b]), acc0);
                 }
                 y[i] = Vector256.Sum(acc0 + acc1);
             }
