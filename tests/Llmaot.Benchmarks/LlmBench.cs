@@ -285,5 +285,4 @@ internal static class LlmBench
             NativeMemory.AlignedFree(buf);
         }
     }
-    }
 }
