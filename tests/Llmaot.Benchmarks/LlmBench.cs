@@ -13,7 +13,7 @@ using Llmaot.Runtime;
 /// <summary>
 /// The language-model benchmark (issue 5, scale and speed):
 /// <c>dotnet run -c Release --project tests/Llmaot.Benchmarks -- --llm [--shapes 15m,110m,1b] [--types f32,q8_0,q4_0] [--threads 1,2]
-/// [-n 128] [--prompt 64] [--ctx 512] [--reps 2] [--isa ISA] [--work DIR] [--with-1b-f32] [--out FILE.md]</c>.
+/// [-n 128] [--prompt 64] [--ctx 512] [--reps 2] [--isa ISA] [--work DIR] [--with-1b-f32] [--reuse] [--out FILE.md]</c>.
 /// Builds stories260K and the synthetic GGUF models (<see cref="GgufSynth"/>), runs each binary once with a fixed prompt of --prompt
 /// tokens (--prompt-tokens) for prefill tok/s and once from an empty prompt with -n greedy tokens for decode tok/s (both from the
 /// binary's JSON line), keeps the best of --reps runs, measures the machine's read bandwidth with a probe (<see cref="Bandwidth"/>), and prints a markdown table with the bandwidth roofline:
@@ -31,7 +31,7 @@ internal static class LlmBench
         int n = 128, prompt = 64, ctx = 512, reps = 2;
         string? isa = null, outFile = null;
         string work = Path.Combine(Path.GetTempPath(), "llmaot-llm-bench");
-        bool big = false;
+        bool big = false, reuse = false;
         for (int i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -48,6 +48,7 @@ internal static class LlmBench
                 case "--work": work = args[++i]; break;
                 case "--out": outFile = args[++i]; break;
                 case "--with-1b-f32": big = true; break;
+                case "--reuse": reuse = true; break;
                 default: Console.Error.WriteLine($"unknown option {args[i]}"); return 2;
             }
         }
@@ -98,7 +99,7 @@ internal static class LlmBench
             long binBytes;
             try
             {
-                (exe, binBytes) = Build(path, tok, name, mctx, work, isa, weightsFile: !label.StartsWith("stories260K", StringComparison.Ordinal));
+                (exe, binBytes) = Build(path, tok, name, mctx, work, isa, weightsFile: !label.StartsWith("stories260K", StringComparison.Ordinal), reuse);
             }
             catch (Exception e)
             {
@@ -143,8 +144,11 @@ internal static class LlmBench
         return 0;
     }
 
-    private static (string Exe, long Bytes) Build(string path, string? tokenizer, string name, int ctx, string work, string? isa, bool weightsFile)
+    private static (string Exe, long Bytes) Build(string path, string? tokenizer, string name, int ctx, string work, string? isa, bool weightsFile, bool reuse)
     {
+        // --reuse: run the binaries a previous run built in --work (same sources and options assumed), e.g. to re-measure later
+        string built = Path.Combine(work, "bin", name, name);
+        if (reuse && File.Exists(built)) return (built, new FileInfo(built).Length);
         var co = new CompileOptions { Tokenizer = tokenizer, Context = ctx };
         var eo = new EmitOptions
         {

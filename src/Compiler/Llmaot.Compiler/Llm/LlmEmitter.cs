@@ -48,9 +48,10 @@ public static class LlmEmitter
 
     /// <summary>
     /// Emits Prefill: a one-token prompt is one Forward; longer prompts go through each layer together, PrefillBatch tokens at a
-    /// time: RMSNorm per row, the projections as matrix-matrix products over the tokens (<c>LlmParallel.MatMul</c>: for Q8_0/Q4_0 weights the
-    /// tokens' activations are quantized to int8 once per product and an integer GEMM tiles 2 weight rows × 4 tokens; F32 goes to Gemm), RoPE and the keys/values into the cache, causal attention over the
-    /// cache, SwiGLU; then the classifier for the last token only.
+    /// time: RMSNorm per row, the projections as matrix-matrix products over the tokens (<c>LlmParallel.MatMul</c>: for Q8_0/Q4_0
+    /// weights the tokens' activations are quantized to int8 once per product and an integer GEMM (<c>BlockQuantGemm</c>) runs
+    /// register tiles of weight rows × 4 tokens; F32 goes to Gemm), RoPE and the keys/values into the cache (in the --kv-cache
+    /// format), causal attention over the cache, SwiGLU; then the classifier for the last token only.
     /// </summary>
     private static void EmitPrefill(CSharpWriter w, LlmConfig c, List<string> state, Func<string, string> T, Func<string, string> WF, Kv kv)
     {
