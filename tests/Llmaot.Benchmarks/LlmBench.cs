@@ -9,14 +9,16 @@ using Llmaot.Emit;
 using Llmaot.Llm;
 using Llmaot.Passes;
 using Llmaot.Runtime;
+using Llmaot.Runtime.Kernels;
 
 /// <summary>
 /// The language-model benchmark (issue 5, scale and speed):
 /// <c>dotnet run -c Release --project tests/Llmaot.Benchmarks -- --llm [--shapes 15m,110m,1b] [--types f32,q8_0,q4_0] [--threads 1,2]
-/// [-n 128] [--prompt 64] [--ctx 512] [--reps 2] [--isa ISA] [--work DIR] [--with-1b-f32] [--out FILE.md]</c>.
+/// [-n 128] [--prompt 64] [--ctx 512] [--reps 2] [--isa ISA] [--work DIR] [--with-1b-f32] [--reuse] [--kernels] [--out FILE.md]</c>.
+/// --kernels measures the 110m model's matrix products in-process instead (<see cref="KernelBench"/>).
 /// Builds stories260K and the synthetic GGUF models (<see cref="GgufSynth"/>), runs each binary once with a fixed prompt of --prompt
 /// tokens (--prompt-tokens) for prefill tok/s and once from an empty prompt with -n greedy tokens for decode tok/s (both from the
-/// binary's JSON line), keeps the best of --reps runs, measures the machine's read bandwidth with a small probe, and prints a markdown table with the bandwidth roofline:
+/// binary's JSON line), keeps the best of --reps runs, measures the machine's read bandwidth with a probe (<see cref="Bandwidth"/>), and prints a markdown table with the bandwidth roofline:
 /// weight bytes read per token × decode tok/s ÷ bandwidth at the same thread count.
 /// </summary>
 internal static class LlmBench
@@ -31,7 +33,7 @@ internal static class LlmBench
         int n = 128, prompt = 64, ctx = 512, reps = 2;
         string? isa = null, outFile = null;
         string work = Path.Combine(Path.GetTempPath(), "llmaot-llm-bench");
-        bool big = false;
+        bool big = false, reuse = false, kernels = false;
         for (int i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -48,16 +50,20 @@ internal static class LlmBench
                 case "--work": work = args[++i]; break;
                 case "--out": outFile = args[++i]; break;
                 case "--with-1b-f32": big = true; break;
+                case "--reuse": reuse = true; break;
+                case "--kernels": kernels = true; break;
                 default: Console.Error.WriteLine($"unknown option {args[i]}"); return 2;
             }
         }
+        if (kernels) return KernelBench(threads, reps, outFile);
         Directory.CreateDirectory(work);
         string shared = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "../../../../../../shared"));
         if (!Directory.Exists(shared)) shared = Path.GetFullPath("../shared");
 
+        long l3 = L3Bytes();
         var bw = new Dictionary<int, double>();
         foreach (int t in threads) bw[t] = Bandwidth(t);
-        Console.WriteLine("read bandwidth (probe: 512 MB, vector loads, best of 5): " + string.Join(", ", threads.Select(t => string.Create(Ci, $"{t} thread(s) {bw[t] / 1e9:F1} GB/s"))));
+        Console.WriteLine($"read bandwidth (probe: {ProbeBytes >> 20} MiB buffer, L3 {L3Bytes() >> 20} MiB, {(Vector512.IsHardwareAccelerated ? 512 : 256)}-bit loads, best of 48 passes over 128 MiB windows): " + string.Join(", ", threads.Select(t => string.Create(Ci, $"{t} thread(s) {bw[t] / 1e9:F1} GB/s"))));
         Console.WriteLine($"cores: {Environment.ProcessorCount}; the machine may be shared, so each figure is the best of {reps} runs");
 
         var rows = new List<string>();
@@ -86,8 +92,8 @@ internal static class LlmBench
 
         var header = new List<string>
         {
-            "| model | weights bytes read / token | threads | prefill tok/s (" + prompt + " tokens) | decode tok/s | bandwidth GB/s | roofline tok/s | % of roofline |",
-            "|---|---|---|---|---|---|---|---|",
+            "| model | weights bytes read / token | threads | prefill tok/s (" + prompt + " tokens) | decode tok/s | decode reads GB/s | probe bandwidth GB/s | roofline tok/s | % of roofline |",
+            "|---|---|---|---|---|---|---|---|---|",
         };
         string extra = "";
         foreach (var (label, path, tok, bytes, mctx) in models)
@@ -97,7 +103,7 @@ internal static class LlmBench
             long binBytes;
             try
             {
-                (exe, binBytes) = Build(path, tok, name, mctx, work, isa, weightsFile: !label.StartsWith("stories260K", StringComparison.Ordinal));
+                (exe, binBytes) = Build(path, tok, name, mctx, work, isa, weightsFile: !label.StartsWith("stories260K", StringComparison.Ordinal), reuse);
             }
             catch (Exception e)
             {
@@ -117,7 +123,9 @@ internal static class LlmBench
                     first = Math.Min(first, f);
                 }
                 double roof = bw[t] / bytes;
-                string row = string.Create(Ci, $"| {label} | {bytes:N0} | {t} | {pre:F0} | {dec:F1} | {bw[t] / 1e9:F1} | {roof:F0} | {100 * dec / roof:F0}% |");
+                // Weights smaller than the last-level cache can stay cache-resident between tokens: no DRAM roofline applies.
+                string pct = bytes > l3 ? string.Create(Ci, $"{100 * dec / roof:F0}%") : "n/a (fits in L3)";
+                string row = string.Create(Ci, $"| {label} | {bytes:N0} | {t} | {pre:F0} | {dec:F1} | {bytes * dec / 1e9:F1} | {bw[t] / 1e9:F1} | {roof:F0} | {pct} |");
                 Console.WriteLine(row);
                 rows.Add(row);
             }
@@ -140,8 +148,11 @@ internal static class LlmBench
         return 0;
     }
 
-    private static (string Exe, long Bytes) Build(string path, string? tokenizer, string name, int ctx, string work, string? isa, bool weightsFile)
+    private static (string Exe, long Bytes) Build(string path, string? tokenizer, string name, int ctx, string work, string? isa, bool weightsFile, bool reuse)
     {
+        // --reuse: run the binaries a previous run built in --work (same sources and options assumed), e.g. to re-measure later
+        string built = Path.Combine(work, "bin", name, name);
+        if (reuse && File.Exists(built)) return (built, new FileInfo(built).Length);
         var co = new CompileOptions { Tokenizer = tokenizer, Context = ctx };
         var eo = new EmitOptions
         {
@@ -172,55 +183,210 @@ internal static class LlmBench
         return (r.GetProperty("prefill_tok_s").GetDouble(), r.GetProperty("decode_tok_s").GetDouble(), r.GetProperty("first_token_ms").GetDouble());
     }
 
-    /// <summary>Sums a slice with 256-bit loads, four independent accumulators (fully optimized, never tier-0 code).</summary>
+    /// <summary>
+    /// Sums a slice with the widest vector loads the machine has (512-bit, else 256-bit), eight independent accumulators so
+    /// the loads, not the adds, are the limit (fully optimized, never tier-0 code).
+    /// </summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static unsafe float SumSlice(byte* start, long bytes)
     {
-        var p = (Vector256<float>*)start;
-        long count = bytes / 32;
-        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
-        for (long i = 0; i + 4 <= count; i += 4)
+        if (Vector512.IsHardwareAccelerated)
         {
-            a0 += p[i]; a1 += p[i + 1]; a2 += p[i + 2]; a3 += p[i + 3];
+            var p = (Vector512<float>*)start;
+            long count = bytes / 64;
+            Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+            for (long i = 0; i + 8 <= count; i += 8)
+            {
+                a0 += p[i]; a1 += p[i + 1]; a2 += p[i + 2]; a3 += p[i + 3];
+                a4 += p[i + 4]; a5 += p[i + 5]; a6 += p[i + 6]; a7 += p[i + 7];
+            }
+            return Vector512.Sum(a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7);
         }
-        return Vector256.Sum(a0 + a1 + a2 + a3);
+        else
+        {
+            var p = (Vector256<float>*)start;
+            long count = bytes / 32;
+            Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+            for (long i = 0; i + 8 <= count; i += 8)
+            {
+                a0 += p[i]; a1 += p[i + 1]; a2 += p[i + 2]; a3 += p[i + 3];
+                a4 += p[i + 4]; a5 += p[i + 5]; a6 += p[i + 6]; a7 += p[i + 7];
+            }
+            return Vector256.Sum(a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7);
+        }
     }
 
-    /// <summary>Read bandwidth in bytes/s: each thread sums its slice of a 512 MB buffer with 256-bit loads; best of 5 passes.</summary>
-    private static unsafe double Bandwidth(int threads)
+    /// <summary>Bytes of the probe buffer: far larger than any last-level cache, so every pass streams from DRAM.</summary>
+    private const long ProbeBytes = 1L << 30;
+
+    /// <summary>The last-level cache size in bytes (sysfs on Linux; 32 MiB when unknown).</summary>
+    internal static long L3Bytes()
     {
-        const long Bytes = 512L << 20;
-        byte* buf = (byte*)NativeMemory.AlignedAlloc((nuint)Bytes, 64);
         try
         {
-            new Span<byte>(buf, (int)Bytes).Fill(1);
-            double best = 0;
-            var sink = new float[threads];
-            for (int pass = 0; pass < 5; pass++)
+            string f = "/sys/devices/system/cpu/cpu0/cache/index3/size";
+            if (File.Exists(f))
             {
-                var ts = new Thread[threads];
-                using var start = new Barrier(threads + 1);
-                long slice = Bytes / threads;
-                for (int t = 0; t < threads; t++)
-                {
-                    int ti = t;
-                    ts[t] = new Thread(() =>
-                    {
-                        start.SignalAndWait();
-                        sink[ti] = SumSlice(buf + ti * slice, slice);
-                    });
-                    ts[t].Start();
-                }
-                start.SignalAndWait();
-                long t0 = Stopwatch.GetTimestamp();
-                foreach (var th in ts) th.Join();
-                best = Math.Max(best, Bytes / Stopwatch.GetElapsedTime(t0).TotalSeconds);
+                string v = File.ReadAllText(f).Trim();
+                long mul = v.EndsWith('K') ? 1024 : v.EndsWith('M') ? 1 << 20 : 1;
+                return long.Parse(v.TrimEnd('K', 'M'), Ci) * mul;
             }
+        }
+        catch (IOException) { }
+        catch (FormatException) { }
+        return 32L << 20;
+    }
+
+    /// <summary>
+    /// Read bandwidth in bytes/s with <paramref name="threads"/> threads: a 1 GiB buffer (touched first, so its pages exist, and
+    /// 32 times the size of this machine's L3), read a 128 MiB window per pass (windows in turn, so nothing is cache-resident)
+    /// with vector loads in 8 MiB chunks that the threads claim from a shared counter, as the decoder's worker pool does, so a
+    /// thread slowed by other load does not hold the pass back. The threads start once and a barrier releases them for each
+    /// pass; a pass runs from the first thread's start to the last chunk's end. Best of 48 passes.
+    /// </summary>
+    private static unsafe double Bandwidth(int threads)
+    {
+        byte* buf = (byte*)NativeMemory.AlignedAlloc((nuint)ProbeBytes, 4096);
+        try
+        {
+            for (long o = 0; o < ProbeBytes; o += 1 << 30) new Span<byte>(buf + o, (int)Math.Min(1 << 30, ProbeBytes - o)).Fill(1);
+            // Each pass reads one 128 MiB window (4x this machine's L3) of the buffer, the next pass the next window, so no pass
+            // finds its data in a cache; short passes let the best of many catch the moments a shared machine leaves it alone.
+            const int Passes = 48;
+            const long Window = 128L << 20;
+            const long Chunk = 8L << 20;
+            int chunks = (int)(Window / Chunk);
+            int windows = (int)(ProbeBytes / Window);
+            long windowStart = 0;
+            var ends = new long[threads];
+            var starts = new long[threads];
+            var sink = new float[threads];
+            int next = 0;
+            double best = 0;
+            using var go = new Barrier(threads + 1);
+            using var done = new Barrier(threads + 1);
+            var ts = new Thread[threads];
+            for (int t = 0; t < threads; t++)
+            {
+                int ti = t;
+                ts[t] = new Thread(() =>
+                {
+                    for (int pass = 0; pass < Passes; pass++)
+                    {
+                        go.SignalAndWait();
+                        starts[ti] = Stopwatch.GetTimestamp();
+                        int c;
+                        while ((c = Interlocked.Increment(ref next) - 1) < chunks) sink[ti] += SumSlice(buf + Volatile.Read(ref windowStart) + c * Chunk, Chunk);
+                        ends[ti] = Stopwatch.GetTimestamp();
+                        done.SignalAndWait();
+                    }
+                });
+                ts[t].Start();
+            }
+            for (int pass = 0; pass < Passes; pass++)
+            {
+                Volatile.Write(ref next, 0);
+                Volatile.Write(ref windowStart, pass % windows * Window);
+                go.SignalAndWait();
+                done.SignalAndWait();
+                // from the first thread's start after the release to the last one's end (the caller may be descheduled)
+                double secs = (ends.Max() - starts.Min()) / (double)Stopwatch.Frequency;
+                best = Math.Max(best, Window / secs);
+            }
+            foreach (var th in ts) th.Join();
             return best;
         }
         finally
         {
             NativeMemory.AlignedFree(buf);
         }
+    }
+
+    /// <summary>
+    /// Side-by-side kernel measurement on the 110m shapes (dim 768, hidden 2048, 12 layers; the classifier left out), weights random
+    /// Q8_0/Q4_0 blocks: the prompt's matrix products for 64 tokens through <see cref="LlmParallel.MatMul"/> with rows widened to
+    /// float (the previous path) and with int8 activations (the integer GEMM), and the decode matrix-vector products over all
+    /// layers (weights far larger than L3), against the bandwidth probe measured in the same process. Each figure is the best of
+    /// many short passes, so a shared machine's quiet moments count.
+    /// </summary>
+    private static unsafe int KernelBench(List<int> threadCounts, int reps, string? outFile)
+    {
+        const int Dim = 768, Hidden = 2048, Layers = 12, Tokens = 64;
+        var shapes = new (int Rows, int N)[] { (Dim, Dim), (Dim, Dim), (Dim, Dim), (Dim, Dim), (Hidden, Dim), (Hidden, Dim), (Dim, Hidden) };
+        var bw = threadCounts.ToDictionary(t => t, Bandwidth);
+        var lines = new List<string>
+        {
+            $"Kernel benchmark, 110m shapes ({Layers} layers x [4 x {Dim}x{Dim}, 2 x {Hidden}x{Dim}, {Dim}x{Hidden}], classifier left out), int8 path {BlockQuantGemm.BestPath}, {(System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? "AVX-512" : "AVX2")} JIT:",
+            "",
+            $"| weights | threads | prompt products tok/s ({Tokens} tokens), rows widened to float | int8 GEMM | speed-up | decode products tok/s | weight bytes / token | decode reads GB/s | probe GB/s | % of roofline |",
+            "|---|---|---|---|---|---|---|---|---|---|",
+        };
+        foreach (var fmt in new[] { WeightFormat.Q8_0, WeightFormat.Q4_0 })
+        {
+            int blockBytes = fmt == WeightFormat.Q8_0 ? 34 : 18;
+            var offsets = new List<long>();
+            long total = 0;
+            for (int l = 0; l < Layers; l++)
+                foreach (var (rows, n) in shapes) { offsets.Add(total); total += (long)rows * n / 32 * blockBytes; }
+            byte* w = (byte*)NativeMemory.AlignedAlloc((nuint)total, 64);
+            var rnd = new Random(1);
+            rnd.NextBytes(new Span<byte>(w, (int)total));
+            for (long b = 0; b < total / blockBytes; b++) *(Half*)(w + b * blockBytes) = (Half)0.01f;
+            float* x = (float*)NativeMemory.AlignedAlloc((nuint)(Tokens * Hidden * 4), 64);
+            float* y = (float*)NativeMemory.AlignedAlloc((nuint)(Tokens * Hidden * 4), 64);
+            sbyte* xq = (sbyte*)NativeMemory.AlignedAlloc((nuint)(Tokens * Hidden * 2), 64);
+            float* xd = (float*)NativeMemory.AlignedAlloc((nuint)(Tokens * Hidden / 32 * 4), 64);
+            for (int i = 0; i < Tokens * Hidden; i++) x[i] = (float)(rnd.NextDouble() - 0.5);
+            foreach (int t in threadCounts)
+            {
+                using var pool = new WorkerPool(t, LlmParallel.ScratchFloats * 4L);
+                double Best(int passes, Action pass)
+                {
+                    pass();
+                    double best = double.MaxValue;
+                    for (int p = 0; p < passes; p++)
+                    {
+                        long t0 = Stopwatch.GetTimestamp();
+                        pass();
+                        best = Math.Min(best, Stopwatch.GetElapsedTime(t0).TotalSeconds);
+                    }
+                    return best;
+                }
+                // A prompt pass (0.1-1 s) rarely runs undisturbed on a shared machine: time each product of a layer on its own
+                // (best of many, weights of layer 0 - the products are compute-bound: each weight block serves 64 tokens) and
+                // count it Layers times.
+                double Prompt(bool int8, int passes)
+                {
+                    double sum = 0;
+                    for (int k = 0; k < shapes.Length; k++)
+                    {
+                        var (rows, n) = shapes[k];
+                        long off = offsets[k];
+                        sum += Best(passes, () => LlmParallel.MatMul(pool, fmt, Tokens, n, x, w + off, rows, y, rows, int8 ? xq : null, int8 ? xd : null));
+                    }
+                    return sum * Layers;
+                }
+                void Decode()
+                {
+                    int k = 0;
+                    for (int l = 0; l < Layers; l++)
+                        foreach (var (rows, n) in shapes)
+                            LlmParallel.MatVec(pool, fmt, n, x, xq, xd, w + offsets[k++], y, rows);
+                }
+                double widened = Tokens / Prompt(false, Math.Max(3, reps) * 10);
+                double gemm = Tokens / Prompt(true, Math.Max(3, reps) * 10);
+                double decode = 1 / Best(Math.Max(3, reps) * 20, Decode);
+                double reads = total * decode;
+                lines.Add(string.Create(Ci, $"| {fmt} | {t} | {widened:F0} | {gemm:F0} | {gemm / widened:F2}x | {decode:F1} | {total:N0} | {reads / 1e9:F1} | {bw[t] / 1e9:F1} | {100 * reads / bw[t]:F0}% |"));
+                Console.WriteLine(lines[^1]);
+            }
+            NativeMemory.AlignedFree(w); NativeMemory.AlignedFree(x); NativeMemory.AlignedFree(y); NativeMemory.AlignedFree(xq); NativeMemory.AlignedFree(xd);
+        }
+        lines.Add("");
+        lines.Add("Read bandwidth (probe): " + string.Join(", ", threadCounts.Select(t => string.Create(Ci, $"{bw[t] / 1e9:F1} GB/s with {t} thread(s)"))) + ".");
+        Console.WriteLine();
+        foreach (var l in lines) Console.WriteLine(l);
+        if (outFile != null) File.WriteAllLines(outFile, lines);
+        return 0;
     }
 }

@@ -16,6 +16,7 @@ public static class BuildCommand
     private static string? ClassName;
     private static bool Report;
     private static string? ReportJson;
+    private static string? KvCache;
 
     public static Command Create()
     {
@@ -44,7 +45,10 @@ public static class BuildCommand
         var report = new Option<bool>("--report") { Description = "Print a fit report: flash (code + weights) and RAM (arena, KV cache, measured stack and runtime)" };
         var reportJson = new Option<string?>("--report-json") { Description = "Also write the fit report as JSON to this file" };
 
-        var cmd = new Command("build", "Compile a model to a native executable (or to C# source)") { model, output, name, target, isa, dim, shape, consts, emit, weights, size, tokenizer, ctx, quantize, ns, className, errorFormat, report, reportJson };
+        var kvCache = new Option<string?>("--kv-cache") { Description = "KV-cache element type of a language model: f32 (default), f16 or int8 (one scale per position and head)" };
+        kvCache.AcceptOnlyFromAmong("f32", "f16", "int8");
+
+        var cmd = new Command("build", "Compile a model to a native executable (or to C# source)") { model, output, name, target, isa, dim, shape, consts, emit, weights, size, tokenizer, ctx, quantize, ns, className, errorFormat, report, reportJson, kvCache };
         cmd.SetAction(r =>
         {
             try
@@ -58,6 +62,7 @@ public static class BuildCommand
                 Quantize = r.GetValue(quantize);
                 ReportJson = r.GetValue(reportJson);
                 Report = r.GetValue(report) || ReportJson != null;
+                KvCache = r.GetValue(kvCache);
                 return Run(r.GetValue(model)!, r.GetValue(output)!, r.GetValue(name), r.GetValue(target)!, r.GetValue(isa), r.GetValue(dim), r.GetValue(shape),
                     r.GetValue(emit) switch { "source" => EmitKind.Source, "library" => EmitKind.Library, "class" => EmitKind.Class, _ => EmitKind.Exe }, r.GetValue(weights) == "file" ? WeightsMode.File : WeightsMode.Embedded, r.GetValue(size));
             }
@@ -79,13 +84,14 @@ public static class BuildCommand
         co.Tokenizer = Tokenizer;
         co.Context = Context;
         co.Quantize = Quantize;
+        co.KvCache = KvCache;
         var eo = new EmitOptions
         {
             ClassName = ClassName ?? Compiler.ClassNameFor(name),
             Namespace = Namespace ?? "Llmaot.Generated",
             Name = name,
             Weights = weights,
-            OptionsText = Shared.OptionsText(dims, shapes, weights == WeightsMode.File ? "--weights file" : "", Quantize != null ? "--quantize " + Quantize : "", Context != null ? "--ctx " + Context : ""),
+            OptionsText = Shared.OptionsText(dims, shapes, weights == WeightsMode.File ? "--weights file" : "", Quantize != null ? "--quantize " + Quantize : "", Context != null ? "--ctx " + Context : "", KvCache != null ? "--kv-cache " + KvCache : ""),
         };
         var g = Compiler.Compile(modelPath, co, eo);
         foreach (var wmsg in co.Warnings) Console.Error.WriteLine(Program.ErrorOrigin + "warning " + wmsg);

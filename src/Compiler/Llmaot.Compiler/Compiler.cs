@@ -13,7 +13,7 @@ public static class Compiler
         if (Llm.LlmFrontend.IsLanguageModel(path, options))
         {
             using var lm = Llm.LlmFrontend.Load(path, options);
-            return Llm.LlmEmitter.Emit(lm, emit, options.Context, options.Quantize);
+            return Llm.LlmEmitter.Emit(lm, emit, options.Context, options.Quantize, options.KvCache);
         }
         if (options.Quantize != null && options.StopAfter == Phase.Planned)
             return Verify.QuantizationCheck.CompileQuantized(path, options, emit);

@@ -137,7 +137,7 @@ public static unsafe class BlockQuant
     }
 
     /// <summary>All 65536 fp16 bit patterns widened to float (256 KB, built once): one load per block scale in the hot loops.</summary>
-    private static readonly float* HalfTable = BuildHalfTable();
+    internal static readonly float* HalfTable = BuildHalfTable();
 
     private static float* BuildHalfTable()
     {
@@ -154,18 +154,18 @@ public static unsafe class BlockQuant
     public static void QuantizeActivations(float* x, sbyte* q, float* d, int n)
     {
         QuantizeBlocks(x, q, d, n);
-        // After the n quantized bytes: per block, 8 ints [8·Σq, 0, ..., 0] (the Q4_0 offset correction, see MatVecQ4_0Q8).
+        // After the n quantized bytes: per block, 8 ints [-8·Σq, 0, ..., 0] (the Q4_0 offset correction, see MatVecQ4_0Q8).
         int* sums = (int*)(q + n);
         for (int b = 0; b < n / 32; b++)
         {
             int s = 0;
             for (int k = 0; k < 32; k++) s += q[b * 32 + k];
-            sums[b * 8] = 8 * s;
+            sums[b * 8] = -8 * s;
             for (int k = 1; k < 8; k++) sums[b * 8 + k] = 0;
         }
     }
 
-    private static void QuantizeBlocks(float* x, sbyte* q, float* d, int n)
+    internal static void QuantizeBlocks(float* x, sbyte* q, float* d, int n)
     {
         for (int b = 0; b < n / 32; b++)
         {
@@ -213,10 +213,45 @@ public static unsafe class BlockQuant
     /// rows [rowStart, rowEnd). AVX2: vpmaddubsw on |w| and sign-transferred x, then vpmaddwd; arm64: sdot (Dp, armv8.2-a+dotprod),
     /// else smull + sadalp (AdvSimd, armv8-a); else scalar.
     /// </summary>
-    public static void MatVecQ8_0Q8(byte* w, sbyte* xq, float* xd, float* y, int n, int rowStart, int rowEnd)
+    public static void MatVecQ8_0Q8(byte* w, sbyte* xq, float* xd, float* y, int n, int rowStart, int rowEnd) =>
+        MatVecQ8_0Q8(w, xq, xd, y, n, rowStart, rowEnd, BlockQuantGemm.BestPath);
+
+    /// <summary><see cref="MatVecQ8_0Q8(byte*, sbyte*, float*, float*, int, int, int)"/> on a chosen x86 path (tests run each); arm64 uses sdot.</summary>
+    public static void MatVecQ8_0Q8(byte* w, sbyte* xq, float* xd, float* y, int n, int rowStart, int rowEnd, Int8Path path)
     {
         int nb = n / 32;
-        if (Avx2.IsSupported && Fma.IsSupported)
+        if (path == Int8Path.AvxVnni && AvxVnni.IsSupported && Avx2.IsSupported && Fma.IsSupported)
+        {
+            // vpdpbusd on |w| (unsigned) and x with w's sign: one instruction per block for the int32 partial sums
+            float* table = HalfTable;
+            for (int i = rowStart; i < rowEnd; i++)
+            {
+                byte* row = w + (long)i * nb * 34;
+                var acc0 = Vector256<float>.Zero;
+                var acc1 = Vector256<float>.Zero;
+                int b = 0;
+                for (; b + 2 <= nb; b += 2)
+                {
+                    byte* blk = row + b * 34;
+                    var w0 = Vector256.Load((sbyte*)blk + 2);
+                    var w1 = Vector256.Load((sbyte*)blk + 36);
+                    var p0 = AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, Avx2.Abs(w0), Avx2.Sign(Vector256.Load(xq + b * 32), w0));
+                    var p1 = AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, Avx2.Abs(w1), Avx2.Sign(Vector256.Load(xq + b * 32 + 32), w1));
+                    acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p0), Vector256.Create(table[*(ushort*)blk]) * Vector256.Create(xd[b]), acc0);
+                    acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p1), Vector256.Create(table[*(ushort*)(blk + 34)]) * Vector256.Create(xd[b + 1]), acc1);
+                }
+                for (; b < nb; b++)
+                {
+                    byte* blk = row + b * 34;
+                    var w0 = Vector256.Load((sbyte*)blk + 2);
+                    var p0 = AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, Avx2.Abs(w0), Avx2.Sign(Vector256.Load(xq + b * 32), w0));
+                    acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p0), Vector256.Create(table[*(ushort*)blk]) * Vector256.Create(xd[b]), acc0);
+                }
+                y[i] = Vector256.Sum(acc0 + acc1);
+            }
+            return;
+        }
+        if (path != Int8Path.Scalar && Avx2.IsSupported && Fma.IsSupported)
         {
             var ones = Vector256.Create((short)1);
             float* table = HalfTable;
@@ -247,7 +282,7 @@ public static unsafe class BlockQuant
             }
             return;
         }
-        if (Dp.IsSupported)
+        if (path != Int8Path.Scalar && Dp.IsSupported)
         {
             for (int i = rowStart; i < rowEnd; i++)
             {
@@ -264,7 +299,7 @@ public static unsafe class BlockQuant
             }
             return;
         }
-        if (AdvSimd.IsSupported)
+        if (path != Int8Path.Scalar && AdvSimd.IsSupported)
         {
             // armv8.0 without the dot-product extension: smull/smull2 to int16 products, sadalp into int32 lanes (exact).
             for (int i = rowStart; i < rowEnd; i++)
@@ -284,7 +319,7 @@ public static unsafe class BlockQuant
         MatVecQ8_0Q8Scalar(w, xq, xd, y, n, rowStart, rowEnd);
     }
 
-    /// <summary>Scalar reference of <see cref="MatVecQ8_0Q8"/>: exact int32 block sums, then the scales.</summary>
+    /// <summary>Scalar reference of <see cref="MatVecQ8_0Q8(byte*, sbyte*, float*, float*, int, int, int)"/>: exact int32 block sums, then the scales.</summary>
     public static void MatVecQ8_0Q8Scalar(byte* w, sbyte* xq, float* xd, float* y, int n, int rowStart, int rowEnd)
     {
         int nb = n / 32;
@@ -304,15 +339,67 @@ public static unsafe class BlockQuant
 
     /// <summary>
     /// y[i] = Σ_b d_w[i,b]·d_x[b]·Σ_k (q_w[i,b,k] - 8)·q_x[b,k]: Q4_0 weights times int8 activations, rows [rowStart, rowEnd).
-    /// The nibbles are unpacked to signed bytes in registers; then the same integer dot product as <see cref="MatVecQ8_0Q8"/>.
+    /// The nibbles are unpacked to signed bytes in registers; then the same integer dot product as <see cref="MatVecQ8_0Q8(byte*, sbyte*, float*, float*, int, int, int)"/>.
     /// </summary>
-    public static void MatVecQ4_0Q8(byte* w, sbyte* xq, float* xd, float* y, int n, int rowStart, int rowEnd)
+    public static void MatVecQ4_0Q8(byte* w, sbyte* xq, float* xd, float* y, int n, int rowStart, int rowEnd) =>
+        MatVecQ4_0Q8(w, xq, xd, y, n, rowStart, rowEnd, BlockQuantGemm.BestPath);
+
+    /// <summary><see cref="MatVecQ4_0Q8(byte*, sbyte*, float*, float*, int, int, int)"/> on a chosen x86 path (tests run each); arm64 uses sdot.</summary>
+    public static void MatVecQ4_0Q8(byte* w, sbyte* xq, float* xd, float* y, int n, int rowStart, int rowEnd, Int8Path path)
     {
         int nb = n / 32;
-        if (Avx2.IsSupported && Fma.IsSupported)
+        if (path == Int8Path.AvxVnni && AvxVnni.IsSupported && Avx2.IsSupported && Fma.IsSupported)
+        {
+            // vpdpbusd straight on the unsigned nibbles and signed x, accumulating onto the block's -8·Σx: Σ(q-8)·x = Σq·x - 8·Σx
+            var mask = Vector256.Create((byte)0x0F);
+            var sums = (int*)(xq + n);
+            float* table = HalfTable;
+            for (int i = rowStart; i < rowEnd; i++)
+            {
+                byte* row = w + (long)i * nb * 18;
+                var acc0 = Vector256<float>.Zero;
+                var acc1 = Vector256<float>.Zero;
+                var acc2 = Vector256<float>.Zero;
+                var acc3 = Vector256<float>.Zero;
+                int b = 0;
+                for (; b + 4 <= nb; b += 4)
+                {
+                    byte* blk = row + b * 18;
+                    var r0 = Vector128.Load(blk + 2);
+                    var r1 = Vector128.Load(blk + 20);
+                    var r2 = Vector128.Load(blk + 38);
+                    var r3 = Vector128.Load(blk + 56);
+                    var w0 = Vector256.Create(r0, Vector128.ShiftRightLogical(r0.AsUInt16(), 4).AsByte()) & mask;
+                    var w1 = Vector256.Create(r1, Vector128.ShiftRightLogical(r1.AsUInt16(), 4).AsByte()) & mask;
+                    var w2 = Vector256.Create(r2, Vector128.ShiftRightLogical(r2.AsUInt16(), 4).AsByte()) & mask;
+                    var w3 = Vector256.Create(r3, Vector128.ShiftRightLogical(r3.AsUInt16(), 4).AsByte()) & mask;
+                    var p0 = AvxVnni.MultiplyWideningAndAdd(Vector256.Load(sums + b * 8), w0, Vector256.Load(xq + b * 32));
+                    var p1 = AvxVnni.MultiplyWideningAndAdd(Vector256.Load(sums + b * 8 + 8), w1, Vector256.Load(xq + b * 32 + 32));
+                    var p2 = AvxVnni.MultiplyWideningAndAdd(Vector256.Load(sums + b * 8 + 16), w2, Vector256.Load(xq + b * 32 + 64));
+                    var p3 = AvxVnni.MultiplyWideningAndAdd(Vector256.Load(sums + b * 8 + 24), w3, Vector256.Load(xq + b * 32 + 96));
+                    acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p0), Vector256.Create(table[*(ushort*)blk]) * Vector256.Create(xd[b]), acc0);
+                    acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p1), Vector256.Create(table[*(ushort*)(blk + 18)]) * Vector256.Create(xd[b + 1]), acc1);
+                    acc2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p2), Vector256.Create(table[*(ushort*)(blk + 36)]) * Vector256.Create(xd[b + 2]), acc2);
+                    acc3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p3), Vector256.Create(table[*(ushort*)(blk + 54)]) * Vector256.Create(xd[b + 3]), acc3);
+                }
+                acc0 += acc2;
+                acc1 += acc3;
+                for (; b < nb; b++)
+                {
+                    byte* blk = row + b * 18;
+                    var r0 = Vector128.Load(blk + 2);
+                    var w0 = Vector256.Create(r0, Vector128.ShiftRightLogical(r0.AsUInt16(), 4).AsByte()) & mask;
+                    var p0 = AvxVnni.MultiplyWideningAndAdd(Vector256.Load(sums + b * 8), w0, Vector256.Load(xq + b * 32));
+                    acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p0), Vector256.Create(table[*(ushort*)blk]) * Vector256.Create(xd[b]), acc0);
+                }
+                y[i] = Vector256.Sum(acc0 + acc1);
+            }
+            return;
+        }
+        if (path != Int8Path.Scalar && Avx2.IsSupported && Fma.IsSupported)
         {
             // Unsigned nibbles (0..15) go straight into vpmaddubsw against signed x; Σ(q-8)·x = Σq·x - 8·Σx, and the 8·Σx of
-            // each block was stored by QuantizeActivations after the int8 values, shaped as a vector to subtract.
+            // each block was stored (negated) by QuantizeActivations after the int8 values, shaped as a vector to add.
             var ones = Vector256.Create((short)1);
             var mask = Vector256.Create((byte)0x0F);
             var sums = (int*)(xq + n);
@@ -336,10 +423,10 @@ public static unsafe class BlockQuant
                     var w1 = Vector256.Create(r1, Vector128.ShiftRightLogical(r1.AsUInt16(), 4).AsByte()) & mask;
                     var w2 = Vector256.Create(r2, Vector128.ShiftRightLogical(r2.AsUInt16(), 4).AsByte()) & mask;
                     var w3 = Vector256.Create(r3, Vector128.ShiftRightLogical(r3.AsUInt16(), 4).AsByte()) & mask;
-                    var p0 = Avx2.Subtract(Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(w0, Vector256.Load(xq + b * 32)), ones), Vector256.Load(sums + b * 8));
-                    var p1 = Avx2.Subtract(Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(w1, Vector256.Load(xq + b * 32 + 32)), ones), Vector256.Load(sums + b * 8 + 8));
-                    var p2 = Avx2.Subtract(Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(w2, Vector256.Load(xq + b * 32 + 64)), ones), Vector256.Load(sums + b * 8 + 16));
-                    var p3 = Avx2.Subtract(Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(w3, Vector256.Load(xq + b * 32 + 96)), ones), Vector256.Load(sums + b * 8 + 24));
+                    var p0 = Avx2.Add(Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(w0, Vector256.Load(xq + b * 32)), ones), Vector256.Load(sums + b * 8));
+                    var p1 = Avx2.Add(Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(w1, Vector256.Load(xq + b * 32 + 32)), ones), Vector256.Load(sums + b * 8 + 8));
+                    var p2 = Avx2.Add(Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(w2, Vector256.Load(xq + b * 32 + 64)), ones), Vector256.Load(sums + b * 8 + 16));
+                    var p3 = Avx2.Add(Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(w3, Vector256.Load(xq + b * 32 + 96)), ones), Vector256.Load(sums + b * 8 + 24));
                     acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p0), Vector256.Create(table[*(ushort*)blk] * xd[b]), acc0);
                     acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p1), Vector256.Create(table[*(ushort*)(blk + 18)] * xd[b + 1]), acc1);
                     acc2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p2), Vector256.Create(table[*(ushort*)(blk + 36)] * xd[b + 2]), acc2);
@@ -354,8 +441,8 @@ public static unsafe class BlockQuant
                     var r1 = Vector128.Load(blk + 20);
                     var w0 = Vector256.Create(r0, Vector128.ShiftRightLogical(r0.AsUInt16(), 4).AsByte()) & mask;
                     var w1 = Vector256.Create(r1, Vector128.ShiftRightLogical(r1.AsUInt16(), 4).AsByte()) & mask;
-                    var p0 = Avx2.Subtract(Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(w0, Vector256.Load(xq + b * 32)), ones), Vector256.Load(sums + b * 8));
-                    var p1 = Avx2.Subtract(Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(w1, Vector256.Load(xq + b * 32 + 32)), ones), Vector256.Load(sums + b * 8 + 8));
+                    var p0 = Avx2.Add(Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(w0, Vector256.Load(xq + b * 32)), ones), Vector256.Load(sums + b * 8));
+                    var p1 = Avx2.Add(Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(w1, Vector256.Load(xq + b * 32 + 32)), ones), Vector256.Load(sums + b * 8 + 8));
                     acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p0), Vector256.Create(table[*(ushort*)blk] * xd[b]), acc0);
                     acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p1), Vector256.Create(table[*(ushort*)(blk + 18)] * xd[b + 1]), acc1);
                 }
@@ -364,14 +451,14 @@ public static unsafe class BlockQuant
                     byte* blk = row + b * 18;
                     var r0 = Vector128.Load(blk + 2);
                     var w0 = Vector256.Create(r0, Vector128.ShiftRightLogical(r0.AsUInt16(), 4).AsByte()) & mask;
-                    var p0 = Avx2.Subtract(Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(w0, Vector256.Load(xq + b * 32)), ones), Vector256.Load(sums + b * 8));
+                    var p0 = Avx2.Add(Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(w0, Vector256.Load(xq + b * 32)), ones), Vector256.Load(sums + b * 8));
                     acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p0), Vector256.Create(table[*(ushort*)blk] * xd[b]), acc0);
                 }
                 y[i] = Vector256.Sum(acc0 + acc1);
             }
             return;
         }
-        if (Dp.IsSupported)
+        if (path != Int8Path.Scalar && Dp.IsSupported)
         {
             var mask = Vector128.Create((byte)0x0F);
             var eight = Vector128.Create((sbyte)8);
@@ -392,7 +479,7 @@ public static unsafe class BlockQuant
             }
             return;
         }
-        if (AdvSimd.IsSupported)
+        if (path != Int8Path.Scalar && AdvSimd.IsSupported)
         {
             var mask = Vector128.Create((byte)0x0F);
             var eight = Vector128.Create((sbyte)8);
@@ -428,7 +515,7 @@ public static unsafe class BlockQuant
         return AdvSimd.AddPairwiseWideningAndAdd(s, AdvSimd.MultiplyWideningUpper(w1, x1));
     }
 
-    /// <summary>Scalar reference of <see cref="MatVecQ4_0Q8"/>.</summary>
+    /// <summary>Scalar reference of <see cref="MatVecQ4_0Q8(byte*, sbyte*, float*, float*, int, int, int)"/>.</summary>
     public static void MatVecQ4_0Q8Scalar(byte* w, sbyte* xq, float* xd, float* y, int n, int rowStart, int rowEnd)
     {
         int nb = n / 32;

@@ -57,6 +57,10 @@ public unsafe struct MatMulJob
     public byte* Scratch;
     /// <summary>Bytes of scratch per thread.</summary>
     public long ScratchBytes;
+    /// <summary>X quantized to int8 blocks [Tokens, N] and its scales [Tokens, N/32] (Q8_0/Q4_0 weights), or null.</summary>
+    public sbyte* Xq;
+    /// <summary>Scales of <see cref="Xq"/>.</summary>
+    public float* Xd;
 }
 
 /// <summary>Causal attention of the prompt's tokens over the KV cache (already holding them), tokens split over the pool.</summary>
@@ -68,6 +72,10 @@ public unsafe struct PromptAttentionJob
     public float* KeysT, Values;
     /// <summary>Shapes.</summary>
     public int Heads, KvHeads, HeadSize, Start, Tokens, MaxLen;
+    /// <summary>Element type of the cache (KeysT/Values point at Half or sbyte elements when not F32).</summary>
+    public KvFormat Kv;
+    /// <summary>Int8 caches: key scales [KvHeads, MaxLen] and value scales [MaxLen, KvHeads].</summary>
+    public float* KeyScales, ValueScales;
     /// <summary>The pool's per-thread scratch: thread i uses Scratch + i·ScratchBytes.</summary>
     public byte* Scratch;
     /// <summary>Bytes of scratch per thread.</summary>
@@ -144,12 +152,21 @@ public static unsafe class LlmParallel
     /// <summary>
     /// Y[t, r] = Σ_k X[t, k]·W[r, k] for t &lt; tokens, r &lt; rows: X [tokens, n] row-major, W [rows, n] in its format, Y with row
     /// stride <paramref name="ldy"/>. The pool's scratch must hold <see cref="ScratchFloats"/> floats per thread.
+    /// With Q8_0/Q4_0 weights and <paramref name="xq"/> given (tokens·n bytes; <paramref name="xd"/> tokens·n/32 floats), X is
+    /// quantized to int8 blocks once and the product runs as an integer GEMM (<see cref="BlockQuantGemm"/>); otherwise quantized
+    /// rows are widened to float a tile at a time.
     /// </summary>
-    public static void MatMul(WorkerPool pool, WeightFormat format, int tokens, int n, float* x, byte* w, int rows, float* y, int ldy)
+    public static void MatMul(WorkerPool pool, WeightFormat format, int tokens, int n, float* x, byte* w, int rows, float* y, int ldy, sbyte* xq = null, float* xd = null)
     {
         MatMulJob j;
         j.Format = format; j.Tokens = tokens; j.N = n; j.Rows = rows; j.X = x; j.W = w; j.Y = y; j.Ldy = ldy;
         j.Scratch = pool.Scratch(0); j.ScratchBytes = pool.ScratchBytes;
+        j.Xq = null; j.Xd = null;
+        if (xq != null && xd != null && format is WeightFormat.Q8_0 or WeightFormat.Q4_0)
+        {
+            BlockQuantGemm.QuantizeRows(x, xq, xd, tokens, n);
+            j.Xq = xq; j.Xd = xd;
+        }
         if (pool.Threads == 1) MatMulShare(&j, 0, 1, 0);
         else pool.Run(&MatMulShare, &j, Math.Min(pool.Threads * 4, Math.Max(1, rows / 32)));
     }
@@ -162,6 +179,11 @@ public static unsafe class LlmParallel
         int r0 = index == 0 ? 0 : (int)((long)rows * index / threads) & ~15;
         int r1 = index + 1 >= threads ? rows : (int)((long)rows * (index + 1) / threads) & ~15;
         if (r0 >= r1) return;
+        if (j->Xq != null)
+        {
+            BlockQuantGemm.MatMul(j->Format, j->W, j->Xq, j->Xd, j->Tokens, n, j->Y, j->Ldy, r0, r1);
+            return;
+        }
         if (j->Format == WeightFormat.F32)
         {
             Gemm.Run(j->Tokens, r1 - r0, n, j->X, n, false, (float*)j->W + (long)r0 * n, n, true, j->Y + r0, j->Ldy, 1f, 0f, null, Epilogue.None);
@@ -193,10 +215,20 @@ public static unsafe class LlmParallel
     /// For each prompt token t (position start + t): out[t] = causal attention of Q[t] over cache positions [0, start + t].
     /// The cache must already hold the prompt's keys and values. Needs MaxLen floats of pool scratch per thread.
     /// </summary>
-    public static void PromptAttention(WorkerPool pool, float* q, float* keysT, float* values, float* outp, int heads, int kvHeads, int headSize, int start, int tokens, int maxLen)
+    public static void PromptAttention(WorkerPool pool, float* q, float* keysT, float* values, float* outp, int heads, int kvHeads, int headSize, int start, int tokens, int maxLen) =>
+        PromptAttention(pool, KvFormat.F32, q, keysT, values, null, null, outp, heads, kvHeads, headSize, start, tokens, maxLen);
+
+    /// <summary>
+    /// <see cref="PromptAttention(WorkerPool, float*, float*, float*, float*, int, int, int, int, int, int)"/> over a cache of
+    /// <paramref name="kv"/> elements (<see cref="KvCache"/>): keysT/values point at the layer's Half or sbyte elements; the
+    /// scales are used by int8 caches only.
+    /// </summary>
+    public static void PromptAttention(WorkerPool pool, KvFormat kv, float* q, void* keysT, void* values, float* keyScales, float* valueScales, float* outp,
+        int heads, int kvHeads, int headSize, int start, int tokens, int maxLen)
     {
         PromptAttentionJob j;
-        j.Q = q; j.Out = outp; j.KeysT = keysT; j.Values = values; j.Heads = heads; j.KvHeads = kvHeads; j.HeadSize = headSize;
+        j.Kv = kv; j.KeyScales = keyScales; j.ValueScales = valueScales;
+        j.Q = q; j.Out = outp; j.KeysT = (float*)keysT; j.Values = (float*)values; j.Heads = heads; j.KvHeads = kvHeads; j.HeadSize = headSize;
         j.Start = start; j.Tokens = tokens; j.MaxLen = maxLen;
         j.Scratch = pool.Scratch(0); j.ScratchBytes = pool.ScratchBytes;
         if (pool.Threads == 1 || tokens == 1) AttentionShare(&j, 0, 1, 0);
@@ -210,6 +242,15 @@ public static unsafe class LlmParallel
         int dim = j->Heads * j->HeadSize;
         // chunks interleave the tokens so the long (late) rows are shared evenly
         for (int t = index; t < j->Tokens; t += threads)
-            Transformer.AttentionT(j->Q + (long)t * dim, j->KeysT, j->Values, j->Out + (long)t * dim, j->Heads, j->KvHeads, j->HeadSize, j->Start + t + 1, j->MaxLen, scratch);
+        {
+            float* q = j->Q + (long)t * dim, o = j->Out + (long)t * dim;
+            int len = j->Start + t + 1;
+            switch (j->Kv)
+            {
+                case KvFormat.F16: KvCache.AttentionTF16(q, (Half*)j->KeysT, (Half*)j->Values, o, j->Heads, j->KvHeads, j->HeadSize, len, j->MaxLen, scratch); break;
+                case KvFormat.Int8: KvCache.AttentionTInt8(q, (sbyte*)j->KeysT, j->KeyScales, (sbyte*)j->Values, j->ValueScales, o, j->Heads, j->KvHeads, j->HeadSize, len, j->MaxLen, scratch); break;
+                default: Transformer.AttentionT(q, j->KeysT, j->Values, o, j->Heads, j->KvHeads, j->HeadSize, len, j->MaxLen, scratch); break;
+            }
+        }
     }
 }

@@ -286,8 +286,27 @@ public static unsafe class Transformer
         for (; i < n; i++) y[i] += a * x[i];
     }
 
-    /// <summary>SwiGLU: g[i] = silu(g[i]) · u[i] with silu(x) = x / (1 + e^-x).</summary>
+    /// <summary>SwiGLU: g[i] = silu(g[i]) · u[i] with silu(x) = x / (1 + e^-x); vectorized exp (VectorMath).</summary>
     public static void SwiGlu(float* g, float* u, int n)
+    {
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (; i + 8 <= n; i += 8)
+            {
+                var x = Vector256.Load(g + i);
+                Vector256.Store(x / (Vector256<float>.One + VectorMath.Exp(-x)) * Vector256.Load(u + i), g + i);
+            }
+        }
+        for (; i < n; i++)
+        {
+            float x = g[i];
+            g[i] = x / (1f + MathF.Exp(-x)) * u[i];
+        }
+    }
+
+    /// <summary>Scalar reference of <see cref="SwiGlu"/>.</summary>
+    internal static void SwiGluScalar(float* g, float* u, int n)
     {
         for (int i = 0; i < n; i++)
         {

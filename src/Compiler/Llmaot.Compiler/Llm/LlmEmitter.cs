@@ -49,11 +49,12 @@ public static class LlmEmitter
 
     /// <summary>
     /// Emits Prefill: a one-token prompt is one Forward; longer prompts go through each layer together, PrefillBatch tokens at a
-    /// time: RMSNorm per row, the projections as matrix-matrix products over the tokens (<c>LlmParallel.MatMul</c>: GEMM, with
-    /// quantized weights widened a tile of rows at a time), RoPE and the keys/values into the cache, causal attention over the
-    /// cache, SwiGLU; then the classifier for the last token only.
+    /// time: RMSNorm per row, the projections as matrix-matrix products over the tokens (<c>LlmParallel.MatMul</c>: for Q8_0/Q4_0
+    /// weights the tokens' activations are quantized to int8 once per product and an integer GEMM (<c>BlockQuantGemm</c>) runs
+    /// register tiles of weight rows × 4 tokens; F32 goes to Gemm), RoPE and the keys/values into the cache (in the --kv-cache
+    /// format), causal attention over the cache, SwiGLU; then the classifier for the last token only.
     /// </summary>
-    private static void EmitPrefill(CSharpWriter w, LlmConfig c, List<string> state, Func<string, string> T, Func<string, string> WF, Dictionary<string, long> offsets)
+    private static void EmitPrefill(CSharpWriter w, LlmConfig c, List<string> state, Func<string, string> T, Func<string, string> WF, Dictionary<string, long> offsets, Kv kv)
     {
         w.Open("public float* Prefill(ReadOnlySpan<int> tokens, int start)");
         w.Line("if (tokens.Length == 1) return Forward(tokens[0], start);");
@@ -79,25 +80,25 @@ public static class LlmEmitter
             w.Line();
             w.Comment($"layer {l}: attention");
             w.Line($"for (int t = 0; t < n; t++) Transformer.RmsNorm(px + (long)t * Dim, (float*)(wb + W_{p}attn_norm), pxb + (long)t * Dim, Dim, RmsEps);");
-            w.Line($"LlmParallel.MatMul(_pool, {WF(b + "attn_q")}, n, Dim, pxb, wb + W_{p}attn_q, Dim, pq, Dim);");
-            w.Line($"LlmParallel.MatMul(_pool, {WF(b + "attn_k")}, n, Dim, pxb, wb + W_{p}attn_k, KvDim, pk, KvDim);");
-            w.Line($"LlmParallel.MatMul(_pool, {WF(b + "attn_v")}, n, Dim, pxb, wb + W_{p}attn_v, KvDim, valueCache + ({l}L * Context + start) * KvDim, KvDim);");
+            w.Line($"LlmParallel.MatMul(_pool, {WF(b + "attn_q")}, n, Dim, pxb, wb + W_{p}attn_q, Dim, pq, Dim, (sbyte*)pxq, pxd);");
+            w.Line($"LlmParallel.MatMul(_pool, {WF(b + "attn_k")}, n, Dim, pxb, wb + W_{p}attn_k, KvDim, pk, KvDim, (sbyte*)pxq, pxd);");
+            w.Line($"LlmParallel.MatMul(_pool, {WF(b + "attn_v")}, n, Dim, pxb, wb + W_{p}attn_v, KvDim, {(kv.Name == "f32" ? $"valueCache + ({l}L * Context + start) * KvDim" : "pv")}, KvDim, (sbyte*)pxq, pxd);");
             w.Open("for (int t = 0; t < n; t++)");
-            EmitBiases(w, offsets, l, "pq + (long)t * Dim", "pk + (long)t * KvDim", $"valueCache + ({l}L * Context + start + t) * KvDim");
+            EmitBiases(w, offsets, l, "pq + (long)t * Dim", "pk + (long)t * KvDim", kv.Name == "f32" ? $"valueCache + ({l}L * Context + start + t) * KvDim" : "pv + (long)t * KvDim");
             w.Line("float* cos = ropeCos + (long)(start + t) * (HeadSize / 2), sin = ropeSin + (long)(start + t) * (HeadSize / 2);");
             w.Line("Transformer.Rope(pq + (long)t * Dim, Dim, HeadSize, cos, sin);");
             w.Line("Transformer.Rope(pk + (long)t * KvDim, KvDim, HeadSize, cos, sin);");
-            w.Line($"Transformer.StoreKeyT(pk + (long)t * KvDim, keyCache + {l}L * KvDim * Context, KvDim, Context, start + t);");
+            kv.Store(w, l, "pk + (long)t * KvDim", "pv + (long)t * KvDim", "start + t");
             w.Close();
-            w.Line($"LlmParallel.PromptAttention(_pool, pq, keyCache + {l}L * KvDim * Context, valueCache + {l}L * Context * KvDim, pxb, Heads, KvHeads, HeadSize, start, n, Context);");
-            w.Line($"LlmParallel.MatMul(_pool, {WF(b + "attn_output")}, n, Dim, pxb, wb + W_{p}attn_output, Dim, pxb2, Dim);");
+            kv.PromptAttention(w, l);
+            w.Line($"LlmParallel.MatMul(_pool, {WF(b + "attn_output")}, n, Dim, pxb, wb + W_{p}attn_output, Dim, pxb2, Dim, (sbyte*)pxq, pxd);");
             w.Line("Transformer.AddInPlace(px, pxb2, n * Dim);");
             w.Comment($"layer {l}: feed-forward (SwiGLU)");
             w.Line($"for (int t = 0; t < n; t++) Transformer.RmsNorm(px + (long)t * Dim, (float*)(wb + W_{p}ffn_norm), pxb + (long)t * Dim, Dim, RmsEps);");
-            w.Line($"LlmParallel.MatMul(_pool, {WF(b + "ffn_gate")}, n, Dim, pxb, wb + W_{p}ffn_gate, HiddenDim, phb, HiddenDim);");
-            w.Line($"LlmParallel.MatMul(_pool, {WF(b + "ffn_up")}, n, Dim, pxb, wb + W_{p}ffn_up, HiddenDim, phb2, HiddenDim);");
+            w.Line($"LlmParallel.MatMul(_pool, {WF(b + "ffn_gate")}, n, Dim, pxb, wb + W_{p}ffn_gate, HiddenDim, phb, HiddenDim, (sbyte*)pxq, pxd);");
+            w.Line($"LlmParallel.MatMul(_pool, {WF(b + "ffn_up")}, n, Dim, pxb, wb + W_{p}ffn_up, HiddenDim, phb2, HiddenDim, (sbyte*)pxq, pxd);");
             w.Line("Transformer.SwiGlu(phb, phb2, n * HiddenDim);");
-            w.Line($"LlmParallel.MatMul(_pool, {WF(b + "ffn_down")}, n, HiddenDim, phb, wb + W_{p}ffn_down, Dim, pxb, Dim);");
+            w.Line($"LlmParallel.MatMul(_pool, {WF(b + "ffn_down")}, n, HiddenDim, phb, wb + W_{p}ffn_down, Dim, pxb, Dim, (sbyte*)pxq, pxd);");
             w.Line("Transformer.AddInPlace(px, pxb, n * Dim);");
         }
         w.Line();
@@ -108,10 +109,14 @@ public static class LlmEmitter
         w.Close();
     }
 
-    public static GeneratedModel Emit(LlmModel m, EmitOptions o, int? context = null, string? quantize = null)
+    public static GeneratedModel Emit(LlmModel m, EmitOptions o, int? context = null, string? quantize = null, string? kvCache = null)
     {
         if (quantize is not (null or "q8_0" or "q4_0"))
             throw new LlmaotException(Codes.BadOption, $"--quantize {quantize} is not available for language models (q8_0 and q4_0 are)");
+        kvCache ??= "f32";
+        if (kvCache is not ("f32" or "f16" or "int8"))
+            throw new LlmaotException(Codes.BadOption, $"--kv-cache {kvCache} is not available (f32, f16 and int8 are)");
+        var kv = new Kv(kvCache);
         var c = m.Config;
         int ctx = context ?? c.ContextLength;
         if (ctx <= 0) throw new LlmaotException(Codes.BadOption, $"--ctx must be positive, got {ctx}");
@@ -187,6 +192,7 @@ public static class LlmEmitter
         w.Line($"// architecture: {c.Architecture}; dim {c.Dim}, hidden {c.HiddenDim}, layers {c.Layers}, heads {c.Heads} (kv {c.KvHeads}), vocab {c.Vocab}, context {ctx} of {c.ContextLength}");
         w.Line($"// weights: {weights.Length} bytes ({string.Join("+", formats)}), parameters: {parameters}; options: {Lit.Comment(o.OptionsText.Length > 0 ? o.OptionsText : "(defaults)")}");
         if (kept.Count > 0) w.Line($"// not quantized (rows are not whole 32-element blocks): {string.Join(", ", kept)}");
+        if (kv.Name != "f32") w.Line($"// KV cache: {kv.Name}");
         w.Line("// </auto-generated>");
         w.Line("#nullable enable");
         w.Line("using System;");
@@ -216,15 +222,28 @@ public static class LlmEmitter
             ("x", c.Dim, "residual stream"), ("xb", c.Dim, "normalized input / attention output"), ("xb2", c.Dim, "projection output"),
             ("q", c.Dim, "query"), ("hb", c.HiddenDim, "gate"), ("hb2", c.HiddenDim, "up"), ("att", (ctx + 15) / 16 * 16, "attention scores"),
             ("logits", c.Vocab, "classifier output"), ("ropeCos", (long)ctx * c.HeadSize / 2, "cos table [pos, headSize/2]"),
-            ("ropeSin", (long)ctx * c.HeadSize / 2, "sin table"), ("keyCache", (long)c.Layers * ctx * c.KvDim, "[layer, kvDim, pos]: keys transposed, so attention scores are contiguous FMAs"),
+            ("ropeSin", (long)ctx * c.HeadSize / 2, "sin table"),
+            ("keyCache", kv.Floats((long)c.Layers * ctx * c.KvDim), $"[layer, kvDim, pos] {kv.Name}: keys transposed, so attention scores are contiguous FMAs"),
             ("k", c.KvDim, "this position's keys"),
-            ("valueCache", (long)c.Layers * ctx * c.KvDim, "[layer, pos, kvDim]"),
+            ("valueCache", kv.Floats((long)c.Layers * ctx * c.KvDim), $"[layer, pos, kvDim] {kv.Name}"),
             ("xq", (2L * maxN + 3) / 4, "the input of a matrix-vector product as int8 blocks, then the blocks' Q4_0 corrections (Q8_0/Q4_0 weights)"),
             ("xd", (maxN + 31) / 32, "scales of xq, one per 32"),
             ("px", (long)batch * c.Dim, "prompt: residual streams [PrefillBatch, Dim]"), ("pxb", (long)batch * c.Dim, "prompt: normalized inputs / attention outputs"),
             ("pxb2", (long)batch * c.Dim, "prompt: projection outputs"), ("pq", (long)batch * c.Dim, "prompt: queries"), ("pk", (long)batch * c.KvDim, "prompt: keys"),
             ("phb", (long)batch * c.HiddenDim, "prompt: gates"), ("phb2", (long)batch * c.HiddenDim, "prompt: ups"),
+            ("pxq", ((long)batch * maxN + 3) / 4, "prompt: the input of a matrix product as int8 blocks [PrefillBatch, n] (Q8_0/Q4_0 weights)"),
+            ("pxd", (long)batch * ((maxN + 31) / 32), "prompt: scales of pxq, one per 32"),
         };
+        if (kv.Name != "f32")
+        {
+            state.Add(("v", c.KvDim, "this position's values (before they go into the cache)"));
+            state.Add(("pv", (long)batch * c.KvDim, "prompt: values (before they go into the cache)"));
+        }
+        if (kv.Name == "int8")
+        {
+            state.Add(("keyScale", (long)c.Layers * c.KvHeads * ctx, "[layer, kvHead, pos] scales of the int8 keys"));
+            state.Add(("valueScale", (long)c.Layers * ctx * c.KvHeads, "[layer, pos, kvHead] scales of the int8 values"));
+        }
         long offset = 0;
         w.Comment("State: float offsets into the arena.");
         foreach (var (name, floats, what) in state)
@@ -271,7 +290,7 @@ public static class LlmEmitter
         w.Close();
         w.Close();
         w.Line();
-        EmitPrefill(w, c, state.Select(st => st.Name).ToList(), T, WF, offsets);
+        EmitPrefill(w, c, state.Select(st => st.Name).ToList(), T, WF, offsets, kv);
         w.Line();
         w.Open("public float* Forward(int token, int pos)");
         w.Line("if ((uint)token >= Vocab || (uint)pos >= Context) throw new ArgumentOutOfRangeException(nameof(pos), \"LLMAOT9031: token or position out of range\");");
@@ -290,7 +309,7 @@ public static class LlmEmitter
             w.Line();
             w.Comment($"layer {l}: attention");
             w.Line($"Transformer.RmsNorm(x, (float*)(wb + W_{p}attn_norm), xb, Dim, RmsEps);");
-            w.Line($"float* v{l} = valueCache + ({l}L * Context + pos) * KvDim;");
+            w.Line(kv.Name == "f32" ? $"float* v{l} = valueCache + ({l}L * Context + pos) * KvDim;" : $"float* v{l} = v;");
             if (types[b + "attn_q"] == types[b + "attn_k"] && types[b + "attn_k"] == types[b + "attn_v"])
                 w.Line($"LlmParallel.MatVec(_pool, {WF(b + "attn_q")}, Dim, xb, (sbyte*)xq, xd, wb + W_{p}attn_q, q, Dim, wb + W_{p}attn_k, k, KvDim, wb + W_{p}attn_v, v{l}, KvDim);");
             else
@@ -302,8 +321,8 @@ public static class LlmEmitter
             EmitBiases(w, offsets, l, "q", "k", $"v{l}");
             w.Line($"Transformer.Rope(q, Dim, HeadSize, cos, sin);");
             w.Line($"Transformer.Rope(k, KvDim, HeadSize, cos, sin);");
-            w.Line($"Transformer.StoreKeyT(k, keyCache + {l}L * KvDim * Context, KvDim, Context, pos);");
-            w.Line($"Transformer.AttentionT(q, keyCache + {l}L * KvDim * Context, valueCache + {l}L * Context * KvDim, xb, Heads, KvHeads, HeadSize, pos + 1, Context, att);");
+            kv.Store(w, l, "k", $"v{l}", "pos");
+            kv.Attention(w, l, "q", "xb", "pos + 1", "att");
             w.Line($"LlmParallel.MatVec(_pool, {WF(b + "attn_output")}, Dim, xb, (sbyte*)xq, xd, wb + W_{p}attn_output, xb2, Dim);");
             w.Line("Transformer.AddInPlace(x, xb2, Dim);");
             w.Comment($"layer {l}: feed-forward (SwiGLU)");
@@ -365,5 +384,70 @@ public static class LlmEmitter
         foreach (var (name, dst, n) in new[] { ("attn_q", q, "Dim"), ("attn_k", k, "KvDim"), ("attn_v", v, "KvDim") })
             if (offsets.ContainsKey($"blk.{l}.{name}.bias"))
                 w.Line($"Transformer.AddInPlace({dst}, (float*)(wb + W_blk_{l}_{name}_bias), {n}); // {name} bias");
+    }
+
+    /// <summary>The KV cache's element type (<c>--kv-cache</c>): its size in the arena and the store / attention calls it emits.</summary>
+    private sealed class Kv(string name)
+    {
+        public string Name { get; } = name;
+
+        /// <summary>Floats of arena holding <paramref name="elements"/> cache elements.</summary>
+        public long Floats(long elements) => Name switch { "f16" => (elements + 1) / 2, "int8" => (elements + 3) / 4, _ => elements };
+
+        private static string KeysT(int l) => $"{l}L * KvDim * Context";
+        private static string Values(int l) => $"{l}L * Context * KvDim";
+
+        /// <summary>Stores one position's keys (transposed) and, unless the values were written in place (f32), its values.</summary>
+        public void Store(CSharpWriter w, int l, string k, string v, string pos)
+        {
+            switch (Name)
+            {
+                case "f16":
+                    w.Line($"KvCache.StoreKeyTF16({k}, (Half*)keyCache + {KeysT(l)}, KvDim, Context, {pos});");
+                    w.Line($"KvCache.StoreValueF16({v}, (Half*)valueCache + ({l}L * Context + {pos}) * KvDim, KvDim);");
+                    break;
+                case "int8":
+                    w.Line($"KvCache.StoreKeyTInt8({k}, (sbyte*)keyCache + {KeysT(l)}, keyScale + {l}L * KvHeads * Context, KvDim, HeadSize, Context, {pos});");
+                    w.Line($"KvCache.StoreValueInt8({v}, (sbyte*)valueCache + ({l}L * Context + {pos}) * KvDim, valueScale + ({l}L * Context + {pos}) * KvHeads, KvDim, HeadSize);");
+                    break;
+                default:
+                    w.Line($"Transformer.StoreKeyT({k}, keyCache + {KeysT(l)}, KvDim, Context, {pos});");
+                    break;
+            }
+        }
+
+        /// <summary>Single-query attention over the layer's cache.</summary>
+        public void Attention(CSharpWriter w, int l, string q, string o, string len, string scratch)
+        {
+            switch (Name)
+            {
+                case "f16":
+                    w.Line($"KvCache.AttentionTF16({q}, (Half*)keyCache + {KeysT(l)}, (Half*)valueCache + {Values(l)}, {o}, Heads, KvHeads, HeadSize, {len}, Context, {scratch});");
+                    break;
+                case "int8":
+                    w.Line($"KvCache.AttentionTInt8({q}, (sbyte*)keyCache + {KeysT(l)}, keyScale + {l}L * KvHeads * Context, (sbyte*)valueCache + {Values(l)}, valueScale + {l}L * Context * KvHeads, {o}, Heads, KvHeads, HeadSize, {len}, Context, {scratch});");
+                    break;
+                default:
+                    w.Line($"Transformer.AttentionT({q}, keyCache + {KeysT(l)}, valueCache + {Values(l)}, {o}, Heads, KvHeads, HeadSize, {len}, Context, {scratch});");
+                    break;
+            }
+        }
+
+        /// <summary>Causal attention of the prompt's tokens over the layer's cache.</summary>
+        public void PromptAttention(CSharpWriter w, int l)
+        {
+            switch (Name)
+            {
+                case "f16":
+                    w.Line($"LlmParallel.PromptAttention(_pool, KvFormat.F16, pq, (Half*)keyCache + {KeysT(l)}, (Half*)valueCache + {Values(l)}, null, null, pxb, Heads, KvHeads, HeadSize, start, n, Context);");
+                    break;
+                case "int8":
+                    w.Line($"LlmParallel.PromptAttention(_pool, KvFormat.Int8, pq, (sbyte*)keyCache + {KeysT(l)}, (sbyte*)valueCache + {Values(l)}, keyScale + {l}L * KvHeads * Context, valueScale + {l}L * Context * KvHeads, pxb, Heads, KvHeads, HeadSize, start, n, Context);");
+                    break;
+                default:
+                    w.Line($"LlmParallel.PromptAttention(_pool, pq, keyCache + {KeysT(l)}, valueCache + {Values(l)}, pxb, Heads, KvHeads, HeadSize, start, n, Context);");
+                    break;
+            }
+        }
     }
 }

@@ -56,6 +56,9 @@ public sealed class CompileOptions
     /// <summary>KV-cache length of a language model (<c>--ctx</c>); null means the model's context length.</summary>
     public int? Context { get; set; }
 
+    /// <summary>KV-cache element type of a language model (<c>--kv-cache</c>): f32 (null), f16 or int8.</summary>
+    public string? KvCache { get; set; }
+
     /// <summary>Stop after this phase (for inspect).</summary>
     public Phase StopAfter { get; set; } = Phase.Planned;
 

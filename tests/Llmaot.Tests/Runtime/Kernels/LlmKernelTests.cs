@@ -14,13 +14,27 @@ public unsafe class LlmKernelTests
         return a;
     }
 
-    [Theory]
-    [InlineData(true, 96, 37)]
-    [InlineData(false, 96, 37)]
-    [InlineData(true, 2048, 9)]
-    [InlineData(false, 2048, 9)]
-    public void Int8_activation_dot_products_match_the_float_path_and_the_scalar_reference(bool q8, int n, int rows)
+    /// <summary>Every int8 decode path this machine supports (the test names say which ran) × Q8_0/Q4_0 × shapes.</summary>
+    public static IEnumerable<object[]> SupportedDecodePaths()
     {
+        foreach (var p in SupportedPaths())
+            foreach (var (q8, n, rows) in new[] { (true, 96, 37), (false, 96, 37), (true, 2048, 9), (false, 2048, 9), (false, 224, 5) })
+                yield return new object[] { p.ToString(), q8, n, rows };
+    }
+
+    private static List<Int8Path> SupportedPaths()
+    {
+        var paths = new List<Int8Path> { Int8Path.Scalar };
+        if (Avx2.IsSupported && Fma.IsSupported) paths.Add(Int8Path.Avx2);
+        if (AvxVnni.IsSupported && Avx2.IsSupported && Fma.IsSupported) paths.Add(Int8Path.AvxVnni);
+        return paths;
+    }
+
+    [Theory]
+    [MemberData(nameof(SupportedDecodePaths))]
+    public void Int8_activation_dot_products_match_the_float_path_and_the_scalar_reference(string path, bool q8, int n, int rows)
+    {
+        var p = Enum.Parse<Int8Path>(path);
         var wf = Randn(rows * n, 1, 0.02f);
         var x = Randn(n, 2);
         int blockBytes = q8 ? 34 : 18;
@@ -38,13 +52,13 @@ public unsafe class LlmKernelTests
             if (q8)
             {
                 BlockQuant.MatVecQ8_0(pw, px, py0, n, 0, rows);
-                BlockQuant.MatVecQ8_0Q8(pw, pq, pd, py1, n, 0, rows);
+                BlockQuant.MatVecQ8_0Q8(pw, pq, pd, py1, n, 0, rows, p);
                 BlockQuant.MatVecQ8_0Q8Scalar(pw, pq, pd, py2, n, 0, rows);
             }
             else
             {
                 BlockQuant.MatVecQ4_0(pw, px, py0, n, 0, rows);
-                BlockQuant.MatVecQ4_0Q8(pw, pq, pd, py1, n, 0, rows);
+                BlockQuant.MatVecQ4_0Q8(pw, pq, pd, py1, n, 0, rows, p);
                 BlockQuant.MatVecQ4_0Q8Scalar(pw, pq, pd, py2, n, 0, rows);
             }
         }
@@ -56,6 +70,128 @@ public unsafe class LlmKernelTests
             Assert.True(Math.Abs(yInt[i] - yScalar[i]) <= 1e-5 * scale + 1e-5 * Math.Abs(yScalar[i]), $"row {i}: {yInt[i]} vs scalar {yScalar[i]}");
             Assert.True(Math.Abs(yInt[i] - yFloat[i]) <= 0.03 * scale, $"row {i}: {yInt[i]} vs float {yFloat[i]} (scale {scale})");
         }
+    }
+
+    /// <summary>Every int8 GEMM path this machine supports (the test names say which ran), each with Q8_0 and Q4_0 and edge shapes.</summary>
+    public static IEnumerable<object[]> SupportedInt8Paths()
+    {
+        foreach (var p in SupportedPaths())
+            foreach (bool q8 in new[] { true, false })
+                foreach (var (tokens, n, rows) in new[] { (7, 96, 37), (64, 2048, 10), (5, 768, 3) })
+                    yield return new object[] { p.ToString(), q8, tokens, n, rows };
+    }
+
+    [Theory]
+    [MemberData(nameof(SupportedInt8Paths))]
+    public void Int8_prompt_gemm_matches_the_decode_products_and_the_float_path(string path, bool q8, int tokens, int n, int rows)
+    {
+        var p = Enum.Parse<Int8Path>(path);
+        var wf = Randn(rows * n, 11, 0.02f);
+        var x = Randn(tokens * n, 12);
+        var w = new byte[rows * n / 32 * (q8 ? 34 : 18)];
+        var xq = new sbyte[tokens * n];
+        var xd = new float[tokens * n / 32];
+        var xq1 = new sbyte[2 * n];
+        var xd1 = new float[n / 32];
+        int ldy = rows + 3;
+        var y = new float[tokens * ldy];
+        var yRef = new float[rows];
+        var yFloat = new float[rows];
+        fixed (float* pwf = wf, px = x, pd = xd, pd1 = xd1, py = y, pr = yRef, pf = yFloat)
+        fixed (byte* pw = w)
+        fixed (sbyte* pq = xq, pq1 = xq1)
+        {
+            if (q8) BlockQuant.QuantizeQ8_0(pwf, pw, wf.Length); else BlockQuant.QuantizeQ4_0(pwf, pw, wf.Length);
+            BlockQuantGemm.QuantizeRows(px, pq, pd, tokens, n);
+            for (int i = 0; i < y.Length; i++) py[i] = float.NaN;
+            BlockQuantGemm.MatMul(q8 ? WeightFormat.Q8_0 : WeightFormat.Q4_0, pw, pq, pd, tokens, n, py, ldy, 0, rows, p);
+            for (int t = 0; t < tokens; t++)
+            {
+                // the decode path's scalar reference on the same token, quantized the same way
+                BlockQuant.QuantizeActivations(px + (long)t * n, pq1, pd1, n);
+                for (int i = 0; i < n; i++) Assert.Equal(pq1[i], pq[(long)t * n + i]);
+                if (q8) { BlockQuant.MatVecQ8_0Q8Scalar(pw, pq1, pd1, pr, n, 0, rows); BlockQuant.MatVecQ8_0(pw, px + (long)t * n, pf, n, 0, rows); }
+                else { BlockQuant.MatVecQ4_0Q8Scalar(pw, pq1, pd1, pr, n, 0, rows); BlockQuant.MatVecQ4_0(pw, px + (long)t * n, pf, n, 0, rows); }
+                double scale = Math.Sqrt(yFloat.Select(v => (double)v * v).Average());
+                for (int i = 0; i < rows; i++)
+                {
+                    float got = py[(long)t * ldy + i];
+                    Assert.True(Math.Abs(got - yRef[i]) <= 1e-5 * scale + 1e-5 * Math.Abs(yRef[i]), $"{path} t {t} row {i}: {got} vs scalar {yRef[i]}");
+                    Assert.True(Math.Abs(got - yFloat[i]) <= 0.03 * scale, $"{path} t {t} row {i}: {got} vs float {yFloat[i]}");
+                }
+                for (int i = rows; i < ldy && t < tokens - 1; i++) Assert.True(float.IsNaN(py[(long)t * ldy + i]), $"wrote past the rows at t {t}");
+            }
+        }
+    }
+
+    [Fact]
+    public void SwiGlu_matches_the_scalar_reference()
+    {
+        int n = 2048 + 5;
+        var g = Randn(n, 21, 4f);
+        var u = Randn(n, 22);
+        g[0] = 90f; g[1] = -90f; g[2] = 0f;
+        var g2 = (float[])g.Clone();
+        fixed (float* pg = g, pu = u, pg2 = g2)
+        {
+            Transformer.SwiGlu(pg, pu, n);
+            Transformer.SwiGluScalar(pg2, pu, n);
+        }
+        for (int i = 0; i < n; i++) Assert.True(Math.Abs(g[i] - g2[i]) <= 2e-6f * (Math.Abs(g2[i]) + 1e-3f), $"{i}: {g[i]} vs {g2[i]}");
+    }
+
+    [Theory]
+    [InlineData(KvFormat.F16, 37)]
+    [InlineData(KvFormat.Int8, 37)]
+    [InlineData(KvFormat.F16, 8)]
+    [InlineData(KvFormat.Int8, 3)]
+    public void Compressed_kv_attention_matches_float_attention_over_the_decoded_cache(KvFormat kv, int len)
+    {
+        int heads = 4, kvHeads = 2, hs = 16, kvDim = kvHeads * hs, maxLen = 40;
+        var q = Randn(heads * hs, 31);
+        var keys = Randn(maxLen * kvDim, 32, 2f);
+        var vals = Randn(maxLen * kvDim, 33);
+        var kT = new float[kvDim * maxLen];
+        var vF = new float[maxLen * kvDim];
+        var kH = new Half[kvDim * maxLen];
+        var vH = new Half[maxLen * kvDim];
+        var k8 = new sbyte[kvDim * maxLen];
+        var v8 = new sbyte[maxLen * kvDim];
+        var ks = new float[kvHeads * maxLen];
+        var vs = new float[maxLen * kvHeads];
+        var o1 = new float[heads * hs];
+        var o2 = new float[heads * hs];
+        var scratch = new float[maxLen + 16];
+        fixed (float* pq = q, pk = keys, pv = vals, pkT = kT, pvF = vF, pks = ks, pvs = vs, p1 = o1, p2 = o2, ps = scratch)
+        fixed (Half* pkH = kH, pvH = vH)
+        fixed (sbyte* pk8 = k8, pv8 = v8)
+        {
+            for (int t = 0; t < len; t++)
+            {
+                if (kv == KvFormat.F16)
+                {
+                    KvCache.StoreKeyTF16(pk + t * kvDim, pkH, kvDim, maxLen, t);
+                    KvCache.StoreValueF16(pv + t * kvDim, pvH + t * kvDim, kvDim);
+                }
+                else
+                {
+                    KvCache.StoreKeyTInt8(pk + t * kvDim, pk8, pks, kvDim, hs, maxLen, t);
+                    KvCache.StoreValueInt8(pv + t * kvDim, pv8 + t * kvDim, pvs + t * kvHeads, kvDim, hs);
+                }
+                // the float cache holds the decoded values, so both attentions see the same numbers
+                for (int i = 0; i < kvDim; i++)
+                {
+                    kT[i * maxLen + t] = kv == KvFormat.F16 ? (float)kH[i * maxLen + t] : k8[i * maxLen + t] * ks[i / hs * maxLen + t];
+                    vF[t * kvDim + i] = kv == KvFormat.F16 ? (float)vH[t * kvDim + i] : v8[t * kvDim + i] * vs[t * kvHeads + i / hs];
+                    float orig = keys[t * kvDim + i], dec = kT[i * maxLen + t];
+                    Assert.True(Math.Abs(orig - dec) <= (kv == KvFormat.F16 ? 1e-3f * Math.Abs(orig) + 1e-7f : ks[i / hs * maxLen + t] * 0.5001f), $"key {t},{i}: {dec} vs {orig}");
+                }
+            }
+            Transformer.AttentionT(pq, pkT, pvF, p1, heads, kvHeads, hs, len, maxLen, ps);
+            if (kv == KvFormat.F16) KvCache.AttentionTF16(pq, pkH, pvH, p2, heads, kvHeads, hs, len, maxLen, ps);
+            else KvCache.AttentionTInt8(pq, pk8, pks, pv8, pvs, p2, heads, kvHeads, hs, len, maxLen, ps);
+        }
+        for (int i = 0; i < o1.Length; i++) Assert.True(Math.Abs(o1[i] - o2[i]) <= 1e-5f * (1 + Math.Abs(o1[i])), $"{kv} out {i}: {o2[i]} vs {o1[i]}");
     }
 
     [Fact]
@@ -123,6 +259,20 @@ public unsafe class LlmKernelTests
             {
                 BlockQuant.MatVecQ4_0(pw, px + t * n, pr, n, 0, rows);
                 for (int i = 0; i < rows; i++) Assert.True(Math.Abs(ym[t * rows + i] - yr[i]) <= 1e-4f * (1 + Math.Abs(yr[i])), $"t {t} row {i}");
+            }
+            // The same through the int8 GEMM: against per-token int8 matrix-vector products.
+            var gq = new sbyte[tokens * n];
+            var gd = new float[tokens * n / 32];
+            fixed (sbyte* pgq = gq)
+            fixed (float* pgd = gd)
+            {
+                LlmParallel.MatMul(pool, WeightFormat.Q4_0, tokens, n, px, pw, rows, pm, rows, pgq, pgd);
+                for (int t = 0; t < tokens; t++)
+                {
+                    BlockQuant.QuantizeActivations(px + t * n, pq, pd, n);
+                    BlockQuant.MatVecQ4_0Q8Scalar(pw, pq, pd, pr, n, 0, rows);
+                    for (int i = 0; i < rows; i++) Assert.True(Math.Abs(ym[t * rows + i] - yr[i]) <= 1e-4f * (1 + Math.Abs(yr[i])), $"int8 t {t} row {i}");
+                }
             }
             LlmParallel.MatMul(pool, WeightFormat.F32, tokens, n, px, (byte*)pwf, rows, pm, rows);
             for (int t = 0; t < tokens; t++)
