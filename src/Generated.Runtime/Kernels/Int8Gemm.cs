@@ -416,3 +416,72 @@ public static unsafe class Int8Gemm
         for (int c = 0; c < NR; c++) acc[c] = Vector128.Sum(lanes[c]);
     }
 }
+
+/// <summary>
+/// Integer 2-D convolution (NCHW) on <see cref="Int8Gemm"/>: per image and group, the receptive fields are gathered into a
+/// [oh·ow, cg·kh·kw] byte matrix (padding filled with the input zero point, so it contributes 0), multiplied by the weights
+/// packed as Bᵀ (<see cref="Int8Gemm.Pack"/> with transposed = true, one pack per group, <see cref="PackedBytes"/>), and the
+/// [pixels, channels] result is written back as int32 NCHW.
+/// </summary>
+public static unsafe class Int8Conv
+{
+    /// <summary>Bytes of the packed weights of all groups.</summary>
+    public static long PackedBytes(int m, int cg, int kh, int kw, int group) => group * Int8Gemm.PackedBytes(m / group, cg * kh * kw);
+
+    /// <summary>Packs weights [m, cg, kh, kw] (uint8 when <paramref name="wUnsigned"/>, else int8), group by group.</summary>
+    public static void PackWeights(byte* w, bool wUnsigned, byte* dst, int m, int cg, int kh, int kw, int group)
+    {
+        int mg = m / group, kc = cg * kh * kw;
+        for (int g = 0; g < group; g++)
+            Int8Gemm.Pack(w + (long)g * mg * kc, wUnsigned, transposed: true, dst + g * Int8Gemm.PackedBytes(mg, kc), mg, kc);
+    }
+
+    /// <summary>Scratch bytes <see cref="Run"/> needs: the gathered patches (64-byte rounded) and the [pixels, mg] int32 product.</summary>
+    public static long ScratchBytes(int m, int cg, int kh, int kw, int oh, int ow, int group) =>
+        ((long)oh * ow * cg * kh * kw + 63) / 64 * 64 + (long)oh * ow * (m / group) * 4;
+
+    /// <summary>
+    /// y[b, oc, oy, ox] = Σ (x - xZero) · (w - wZero[oc or 0]) over the window (int32); x int8 when <paramref name="xSigned"/>, else
+    /// uint8; w packed by <see cref="PackWeights"/>.
+    /// </summary>
+    public static void Run(byte* x, bool xSigned, byte* xZero, byte* wPacked, bool wUnsigned, byte* wZero, bool wZeroPerChannel, int* y, byte* scratch,
+        int n, int c, int h, int wIn, int m, int kh, int kw, int oh, int ow, int strideH, int strideW, int padTop, int padLeft, int dilH, int dilW, int group)
+    {
+        int cg = c / group, mg = m / group, kc = cg * kh * kw, pixels = oh * ow;
+        byte fill = xZero == null ? (byte)0 : xZero[0];
+        byte* patches = scratch;
+        int* prod = (int*)(scratch + ((long)pixels * kc + 63) / 64 * 64);
+        for (int b = 0; b < n; b++)
+            for (int g = 0; g < group; g++)
+            {
+                byte* xg = x + ((long)b * c + g * cg) * h * wIn;
+                for (int oy = 0; oy < oh; oy++)
+                    for (int ox = 0; ox < ow; ox++)
+                    {
+                        byte* row = patches + ((long)oy * ow + ox) * kc;
+                        for (int ic = 0; ic < cg; ic++)
+                            for (int ky = 0; ky < kh; ky++)
+                            {
+                                int iy = oy * strideH - padTop + ky * dilH;
+                                byte* dst = row + (ic * kh + ky) * kw;
+                                if ((uint)iy >= (uint)h)
+                                {
+                                    for (int kx = 0; kx < kw; kx++) dst[kx] = fill;
+                                    continue;
+                                }
+                                byte* src = xg + ((long)ic * h + iy) * wIn;
+                                for (int kx = 0; kx < kw; kx++)
+                                {
+                                    int ix = ox * strideW - padLeft + kx * dilW;
+                                    dst[kx] = (uint)ix < (uint)wIn ? src[ix] : fill;
+                                }
+                            }
+                    }
+                Int8Gemm.Run(patches, kc, xSigned, xZero, false, wPacked + g * Int8Gemm.PackedBytes(mg, kc), wUnsigned,
+                    wZero == null ? null : wZeroPerChannel ? wZero + g * mg : wZero, wZeroPerChannel, prod, mg, pixels, mg, kc);
+                int* yg = y + ((long)b * m + g * mg) * pixels;
+                for (int p = 0; p < pixels; p++)
+                    for (int oc = 0; oc < mg; oc++) yg[(long)oc * pixels + p] = prod[(long)p * mg + oc];
+            }
+    }
+}

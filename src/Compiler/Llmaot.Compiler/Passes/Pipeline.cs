@@ -77,6 +77,7 @@ public static class Pipeline
         (Phase.Fused, Fusion.Run),
         (Phase.Simplified, Simplify.Run),
         (Phase.Packed, WeightPacking.Run),
+        (Phase.Packed, IntWeightPacking.Run),
         (Phase.Selected, KernelSelection.Run),
         (Phase.Planned, MemoryPlanner.Run),
     ];
