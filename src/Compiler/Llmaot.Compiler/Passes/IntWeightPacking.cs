@@ -8,7 +8,7 @@ namespace Llmaot.Passes;
 
 /// <summary>
 /// Packs the constant 8-bit weights of MatMulInteger, QLinearMatMul, ConvInteger and QLinearConv (including those QDQ
-/// fusion produced) once at compile time into the <see cref="Int8Gemm"/> panel layout, so the SIMD int8 kernels read them
+/// fusion produced), and of the com.microsoft DynamicQuantizeMatMul, MatMulIntegerToFloat and QGemm, once at compile time into the <see cref="Int8Gemm"/> panel layout, so the SIMD int8 kernels read them
 /// directly. The weight input is replaced by a 1-D uint8 constant; the facts <see cref="PackedFact"/> (the original
 /// element type, "Int8" or "UInt8") and <see cref="ShapeFact"/> (its shape) record it for shape rules and emission.
 /// Both operands must be int8 or uint8, matmul weights 2-D, convolutions 2-D (any group count).
@@ -19,10 +19,20 @@ public static class IntWeightPacking
     public const string ShapeFact = "int8WeightShape";
 
     /// <summary>Index of the weight input of the integer op, or -1 for other ops.</summary>
-    public static int WeightIndex(Node n) => n.Domain != "" ? -1 : n.Op switch
+    public static int WeightIndex(Node n) => n.Domain switch
     {
-        "MatMulInteger" or "ConvInteger" => 1,
-        "QLinearMatMul" or "QLinearConv" => 3,
+        "" => n.Op switch
+        {
+            "MatMulInteger" or "ConvInteger" => 1,
+            "QLinearMatMul" or "QLinearConv" => 3,
+            _ => -1,
+        },
+        ContribOps.Domain => n.Op switch
+        {
+            "DynamicQuantizeMatMul" or "MatMulIntegerToFloat" => 1,
+            "QGemm" => 3,
+            _ => -1,
+        },
         _ => -1,
     };
 
@@ -46,7 +56,9 @@ public static class IntWeightPacking
             int wi = WeightIndex(n);
             if (wi < 0 || n.Facts.ContainsKey(PackedFact)) continue;
             var w = n.Inputs[wi]!;
-            if (!w.IsConst || !Is8(w.Elem) || !Is8(n.Inputs[0]!.Elem) || w.Shape is not { IsStatic: true } ws) continue;
+            // DynamicQuantizeMatMul's float A is quantized to uint8 at run time.
+            bool a8 = Is8(n.Inputs[0]!.Elem) || n.Op == "DynamicQuantizeMatMul";
+            if (!w.IsConst || !Is8(w.Elem) || !a8 || w.Shape is not { IsStatic: true } ws) continue;
             bool conv = n.Op.EndsWith("Conv", StringComparison.Ordinal);
             var d = ws.ToInts();
             byte[] packed;
@@ -62,8 +74,11 @@ public static class IntWeightPacking
             else
             {
                 if (d.Length != 2) continue;
-                packed = new byte[Int8Gemm.PackedBytes(d[1], d[0])];
-                fixed (byte* src = w.Const!.Span, dst = packed) Int8Gemm.Pack(src, unsigned, transposed: false, dst, n: d[1], k: d[0]);
+                // QGemm with transB stores B as [N, K].
+                bool transB = n.Op == "QGemm" && n.Int("transB", 0) != 0;
+                int nn = transB ? d[0] : d[1], k = transB ? d[1] : d[0];
+                packed = new byte[Int8Gemm.PackedBytes(nn, k)];
+                fixed (byte* src = w.Const!.Span, dst = packed) Int8Gemm.Pack(src, unsigned, transB, dst, nn, k);
             }
             var pv = m.NewValue(w.Name + "/int8packed", new TensorType(ElementType.UInt8, new Shape([packed.Length])));
             pv.Const = TensorData.Of<byte>(packed);
