@@ -1,4 +1,6 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Llmaot.Runtime.Kernels;
 
@@ -23,6 +25,7 @@ public static unsafe class NBits
             }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int Zero4(byte* zp, int n, int kBlocks, int b)
     {
         if (zp == null) return 8;
@@ -31,14 +34,35 @@ public static unsafe class NBits
         return (b & 1) == 0 ? v & 0xF : v >> 4;
     }
 
-    /// <summary>4-bit rows [rowStart, rowEnd) against permuted activations (block size a multiple of 32).</summary>
+    /// <summary>
+    /// 4-bit rows [rowStart, rowEnd) against permuted activations (block size a multiple of 32). The nibbles are unpacked
+    /// in registers, never into a float copy of the weights: with AVX-512, 16 packed bytes → int32 lanes → low / high
+    /// nibbles → float → FMA with 16 activations, four rows at a time sharing the activation loads; each block's partial sum
+    /// is scaled into a vector accumulator (no horizontal sum per block) and the zero point enters as z·s·Σx per block.
+    /// </summary>
     public static void MatVec4(float* aPerm, byte* b, float* scales, byte* zp, float* y, int kBlocks, int blockSize, int rowStart, int rowEnd)
     {
+        int n = rowStart;
+        if (Avx512F.IsSupported && kBlocks <= 4096)
+        {
+            float* xs = stackalloc float[kBlocks];
+            BlockSums(aPerm, xs, kBlocks, blockSize);
+            // Zero points: the packed rows, or one shared row of the default 8 (stride 0).
+            int zStride = (kBlocks + 1) / 2;
+            byte* zd = stackalloc byte[zStride];
+            if (zp == null) new Span<byte>(zd, zStride).Fill(0x88);
+            byte* z = zp == null ? zd : zp;
+            int zs = zp == null ? 0 : zStride;
+            for (; n + 4 <= rowEnd; n += 4) Rows4Avx512(aPerm, xs, b, scales, z + (long)n * zs, zs, y, kBlocks, blockSize, n);
+            for (; n < rowEnd; n++) y[n] = Row1Avx512(aPerm, xs, b, scales, z + (long)n * zs, kBlocks, blockSize, n);
+            return;
+        }
         int blob = blockSize / 2;
-        for (int n = rowStart; n < rowEnd; n++)
+        for (; n < rowEnd; n++)
         {
             float sum = 0;
             byte* row = b + (long)n * kBlocks * blob;
+            var total = Vector256<float>.Zero;
             for (int bl = 0; bl < kBlocks; bl++)
             {
                 float s = scales[(long)n * kBlocks + bl];
@@ -64,7 +88,7 @@ public static unsafe class NBits
                         acc = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(Vector256.WidenLower(Vector256.Create(hi, hi2))), Vector256.Load(x + g + 16), acc);
                         acc = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(Vector256.WidenUpper(Vector256.Create(hi, hi2))), Vector256.Load(x + g + 24), acc);
                     }
-                    part = Vector256.Sum(acc);
+                    total = Vector256.FusedMultiplyAdd(acc, Vector256.Create(s), total);
                 }
                 for (; g < blockSize; g += 32)
                     for (int j = 0; j < 16; j++)
@@ -74,8 +98,102 @@ public static unsafe class NBits
                     }
                 sum += part * s;
             }
-            y[n] = sum;
+            y[n] = sum + Vector256.Sum(total);
         }
+    }
+
+    /// <summary>
+    /// The low and high nibbles of 16 packed bytes as two float vectors: the bytes are zero-extended to int32 lanes straight
+    /// from memory (vpmovzxbd), so the high nibble is a plain shift and the low one a mask.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Unpack16(byte* q, out Vector512<float> lo, out Vector512<float> hi)
+    {
+        var v = Avx512F.ConvertToVector512Int32(Vector128.Load(q));
+        lo = Avx512F.ConvertToVector512Single(v & Vector512.Create(0xF));
+        hi = Avx512F.ConvertToVector512Single(Vector512.ShiftRightLogical(v, 4));
+    }
+
+    /// <summary>Σ of each block's activations, for the zero-point term z·s·Σx.</summary>
+    private static void BlockSums(float* aPerm, float* sums, int kBlocks, int blockSize)
+    {
+        for (int bl = 0; bl < kBlocks; bl++)
+        {
+            var acc = Vector512<float>.Zero;
+            for (int g = 0; g < blockSize; g += 16) acc += Vector512.Load(aPerm + bl * blockSize + g);
+            sums[bl] = Vector512.Sum(acc);
+        }
+    }
+
+    /// <summary>
+    /// Four rows: Σ_block s·(Σ q·x - z·Σx). The nibble products accumulate per block in vectors (one chain per row, the
+    /// activation loads shared), each block's vector is scaled into the row's total; the zero-point terms are scalar.
+    /// </summary>
+    private static void Rows4Avx512(float* aPerm, float* xs, byte* b, float* scales, byte* z0p, int zStride, float* y, int kBlocks, int blockSize, int n)
+    {
+        byte* z1p = z0p + zStride, z2p = z1p + zStride, z3p = z2p + zStride;
+        int blob = blockSize / 2;
+        long rowBytes = (long)kBlocks * blob;
+        byte* r0 = b + n * rowBytes, r1 = r0 + rowBytes, r2 = r1 + rowBytes, r3 = r2 + rowBytes;
+        float* s0 = scales + (long)n * kBlocks, s1 = s0 + kBlocks, s2 = s1 + kBlocks, s3 = s2 + kBlocks;
+        Vector512<float> t0 = default, t1 = default, t2 = default, t3 = default;
+        float c0 = 0, c1 = 0, c2 = 0, c3 = 0;
+        for (int bl = 0; bl < kBlocks; bl++)
+        {
+            Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            float* x = aPerm + bl * blockSize;
+            int off = bl * blob;
+            for (int g = 0; g < blockSize; g += 32, off += 16)
+            {
+                var xl = Vector512.Load(x + g);
+                var xh = Vector512.Load(x + g + 16);
+                Unpack16(r0 + off, out var l0, out var h0);
+                Unpack16(r1 + off, out var l1, out var h1);
+                Unpack16(r2 + off, out var l2, out var h2);
+                Unpack16(r3 + off, out var l3, out var h3);
+                a0 = Avx512F.FusedMultiplyAdd(h0, xh, Avx512F.FusedMultiplyAdd(l0, xl, a0));
+                a1 = Avx512F.FusedMultiplyAdd(h1, xh, Avx512F.FusedMultiplyAdd(l1, xl, a1));
+                a2 = Avx512F.FusedMultiplyAdd(h2, xh, Avx512F.FusedMultiplyAdd(l2, xl, a2));
+                a3 = Avx512F.FusedMultiplyAdd(h3, xh, Avx512F.FusedMultiplyAdd(l3, xl, a3));
+            }
+            float sc0 = s0[bl], sc1 = s1[bl], sc2 = s2[bl], sc3 = s3[bl], xsum = xs[bl];
+            t0 = Avx512F.FusedMultiplyAdd(a0, Vector512.Create(sc0), t0);
+            t1 = Avx512F.FusedMultiplyAdd(a1, Vector512.Create(sc1), t1);
+            t2 = Avx512F.FusedMultiplyAdd(a2, Vector512.Create(sc2), t2);
+            t3 = Avx512F.FusedMultiplyAdd(a3, Vector512.Create(sc3), t3);
+            int shift = (bl & 1) << 2, zb = bl >> 1;
+            c0 += ((z0p[zb] >> shift) & 0xF) * sc0 * xsum;
+            c1 += ((z1p[zb] >> shift) & 0xF) * sc1 * xsum;
+            c2 += ((z2p[zb] >> shift) & 0xF) * sc2 * xsum;
+            c3 += ((z3p[zb] >> shift) & 0xF) * sc3 * xsum;
+        }
+        y[n] = Vector512.Sum(t0) - c0;
+        y[n + 1] = Vector512.Sum(t1) - c1;
+        y[n + 2] = Vector512.Sum(t2) - c2;
+        y[n + 3] = Vector512.Sum(t3) - c3;
+    }
+
+    private static float Row1Avx512(float* aPerm, float* xs, byte* b, float* scales, byte* z0p, int kBlocks, int blockSize, int n)
+    {
+        int blob = blockSize / 2;
+        byte* r0 = b + (long)n * kBlocks * blob;
+        var t0 = Vector512<float>.Zero;
+        float c0 = 0;
+        for (int bl = 0; bl < kBlocks; bl++)
+        {
+            var a0 = Vector512<float>.Zero;
+            float* x = aPerm + bl * blockSize;
+            int off = bl * blob;
+            for (int g = 0; g < blockSize; g += 32, off += 16)
+            {
+                Unpack16(r0 + off, out var l0, out var h0);
+                a0 = Avx512F.FusedMultiplyAdd(h0, Vector512.Load(x + g + 16), Avx512F.FusedMultiplyAdd(l0, Vector512.Load(x + g), a0));
+            }
+            float sc = scales[(long)n * kBlocks + bl];
+            t0 = Avx512F.FusedMultiplyAdd(a0, Vector512.Create(sc), t0);
+            c0 += ((z0p[bl >> 1] >> ((bl & 1) << 2)) & 0xF) * sc * xs[bl];
+        }
+        return Vector512.Sum(t0) - c0;
     }
 
     /// <summary>Scalar reference of the 4-bit product on activations in their natural order.</summary>
