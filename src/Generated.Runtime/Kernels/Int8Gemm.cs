@@ -124,41 +124,49 @@ public static unsafe class Int8Gemm
         int kg = KGroups(k), panels = Panels(n);
         long panelBytes = (long)NR * kg * 4;
         int* colSum = (int*)(packedB + panels * panelBytes);
+        // Rows in chunks of about 128 KB of A (L2-resident) so each 16-column panel of B (L1-resident) is read once per chunk.
+        int chunk = Math.Clamp(131072 / Math.Max(k, 1), 4, MaxChunk) & ~3;
         int* acc = stackalloc int[4 * NR];
-        int* rowSum = stackalloc int[4];
-        int* za = stackalloc int[4];
+        int* rowSum = stackalloc int[MaxChunk];
+        int* za = stackalloc int[MaxChunk];
         byte** rows = stackalloc byte*[4];
-        for (int i0 = 0; i0 < m; i0 += 4)
+        for (int c0 = 0; c0 < m; c0 += chunk)
         {
-            int mr = Math.Min(4, m - i0);
-            for (int r = 0; r < 4; r++)
+            int mc = Math.Min(chunk, m - c0);
+            for (int r = 0; r < mc; r++)
             {
-                int i = i0 + Math.Min(r, mr - 1);
-                rows[r] = a + (long)i * lda;
-                rowSum[r] = RowSum(rows[r], k, aSigned);
+                int i = c0 + r;
+                rowSum[r] = RowSum(a + (long)i * lda, k, aSigned);
                 int z = aZero == null ? 0 : aSigned ? (sbyte)aZero[aZeroPerRow ? i : 0] : aZero[aZeroPerRow ? i : 0];
                 za[r] = z + (aSigned ? 128 : 0);
             }
             for (int jp = 0; jp < panels; jp++)
             {
                 byte* pb = packedB + jp * panelBytes;
-                Micro(path, rows, mr, aSigned, pb, colSum + jp * NR, k, acc);
                 int nc = Math.Min(NR, n - jp * NR);
-                for (int r = 0; r < mr; r++)
+                for (int r0 = 0; r0 < mc; r0 += 4)
                 {
-                    int* yr = y + (long)(i0 + r) * ldy + jp * NR;
-                    int zar = za[r], rs = rowSum[r];
-                    for (int c = 0; c < nc; c++)
+                    int mr = Math.Min(4, mc - r0);
+                    for (int r = 0; r < 4; r++) rows[r] = a + (long)(c0 + r0 + Math.Min(r, mr - 1)) * lda;
+                    Micro(path, rows, mr, aSigned, pb, colSum + jp * NR, k, acc);
+                    for (int r = 0; r < mr; r++)
                     {
-                        int j = jp * NR + c;
-                        int zb = bZero == null ? 0 : bUnsigned ? bZero[bZeroPerCol ? j : 0] : (sbyte)bZero[bZeroPerCol ? j : 0];
-                        zb -= bUnsigned ? 128 : 0;
-                        yr[c] = acc[r * NR + c] - zb * rs - zar * colSum[j] + k * zar * zb;
+                        int* yr = y + (long)(c0 + r0 + r) * ldy + jp * NR;
+                        int zar = za[r0 + r], rs = rowSum[r0 + r];
+                        for (int c = 0; c < nc; c++)
+                        {
+                            int j = jp * NR + c;
+                            int zb = bZero == null ? 0 : bUnsigned ? bZero[bZeroPerCol ? j : 0] : (sbyte)bZero[bZeroPerCol ? j : 0];
+                            zb -= bUnsigned ? 128 : 0;
+                            yr[c] = acc[r * NR + c] - zb * rs - zar * colSum[j] + k * zar * zb;
+                        }
                     }
                 }
             }
         }
     }
+
+    private const int MaxChunk = 256;
 
     /// <summary>Σ_p a'[p] with a' = a + 128 for int8 rows (the sign bit flipped), else a.</summary>
     public static int RowSum(byte* row, int k, bool aSigned)
@@ -226,31 +234,68 @@ public static unsafe class Int8Gemm
         }
     }
 
+    /// <summary>Whether the activation rows are int8 (their sign bits are flipped on load); a type so the JIT drops the test.</summary>
+    private interface ISign
+    {
+        static abstract bool Flip { get; }
+    }
+
+    private struct SignedRows : ISign
+    {
+        public static bool Flip => true;
+    }
+
+    private struct UnsignedRows : ISign
+    {
+        public static bool Flip => false;
+    }
+
+    /// <summary>Four activation bytes broadcast to every int32 lane, straight from memory (vpbroadcastd), sign bits flipped for int8 rows.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<byte> Broadcast4<TSign>(byte* p) where TSign : ISign
+    {
+        var v = Vector256.Create(Unsafe.ReadUnaligned<int>(p)).AsByte();
+        return TSign.Flip ? v ^ Vector256.Create((byte)0x80) : v;
+    }
+
     private static void Vnni4(byte** rows, bool aSigned, byte* pb, int k, int* acc)
     {
-        int kg = KGroups(k), flip = aSigned ? unchecked((int)0x80808080) : 0;
+        if (aSigned) Vnni4<SignedRows>(rows, pb, k, acc);
+        else Vnni4<UnsignedRows>(rows, pb, k, acc);
+    }
+
+    private static void Vnni4<TSign>(byte** rows, byte* pb, int k, int* acc) where TSign : ISign
+    {
+        int kg = KGroups(k), flip = TSign.Flip ? unchecked((int)0x80808080) : 0;
         byte* r0 = rows[0], r1 = rows[1], r2 = rows[2], r3 = rows[3];
         Vector256<int> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
-        int full = k / 4;
-        for (int g = 0; g < kg; g++)
+        int full = k / 4, g = 0;
+        for (; g < full; g++)
         {
             var b0 = Vector256.Load((sbyte*)pb + g * 64);
             var b1 = Vector256.Load((sbyte*)pb + g * 64 + 32);
-            Vector256<byte> a0, a1, a2, a3;
-            if (g < full)
-            {
-                a0 = Vector256.Create(Unsafe.ReadUnaligned<int>(r0 + g * 4) ^ flip).AsByte();
-                a1 = Vector256.Create(Unsafe.ReadUnaligned<int>(r1 + g * 4) ^ flip).AsByte();
-                a2 = Vector256.Create(Unsafe.ReadUnaligned<int>(r2 + g * 4) ^ flip).AsByte();
-                a3 = Vector256.Create(Unsafe.ReadUnaligned<int>(r3 + g * 4) ^ flip).AsByte();
-            }
-            else
-            {
-                a0 = Vector256.Create(Quad(r0, g, k, flip)).AsByte();
-                a1 = Vector256.Create(Quad(r1, g, k, flip)).AsByte();
-                a2 = Vector256.Create(Quad(r2, g, k, flip)).AsByte();
-                a3 = Vector256.Create(Quad(r3, g, k, flip)).AsByte();
-            }
+            var a0 = Broadcast4<TSign>(r0 + g * 4);
+            c00 = AvxVnni.MultiplyWideningAndAdd(c00, a0, b0);
+            c01 = AvxVnni.MultiplyWideningAndAdd(c01, a0, b1);
+            var a1 = Broadcast4<TSign>(r1 + g * 4);
+            c10 = AvxVnni.MultiplyWideningAndAdd(c10, a1, b0);
+            c11 = AvxVnni.MultiplyWideningAndAdd(c11, a1, b1);
+            var a2 = Broadcast4<TSign>(r2 + g * 4);
+            c20 = AvxVnni.MultiplyWideningAndAdd(c20, a2, b0);
+            c21 = AvxVnni.MultiplyWideningAndAdd(c21, a2, b1);
+            var a3 = Broadcast4<TSign>(r3 + g * 4);
+            c30 = AvxVnni.MultiplyWideningAndAdd(c30, a3, b0);
+            c31 = AvxVnni.MultiplyWideningAndAdd(c31, a3, b1);
+        }
+        if (g < kg)
+        {
+            // The k tail: a zero-padded group (B is zero padded too).
+            var b0 = Vector256.Load((sbyte*)pb + g * 64);
+            var b1 = Vector256.Load((sbyte*)pb + g * 64 + 32);
+            var a0 = Vector256.Create(Quad(r0, g, k, flip)).AsByte();
+            var a1 = Vector256.Create(Quad(r1, g, k, flip)).AsByte();
+            var a2 = Vector256.Create(Quad(r2, g, k, flip)).AsByte();
+            var a3 = Vector256.Create(Quad(r3, g, k, flip)).AsByte();
             c00 = AvxVnni.MultiplyWideningAndAdd(c00, a0, b0);
             c01 = AvxVnni.MultiplyWideningAndAdd(c01, a0, b1);
             c10 = AvxVnni.MultiplyWideningAndAdd(c10, a1, b0);
