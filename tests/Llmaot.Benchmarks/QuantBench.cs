@@ -14,7 +14,7 @@ using Microsoft.ML.OnnxRuntime.Tensors;
 /// supports) against the fp32 GEMM (<see cref="Gemm"/>) on the same M×K×N shapes, the int8 GEMV against the fp32 GEMV
 /// (<see cref="Transformer.MatVec"/>), and the 4-bit MatMulNBits GEMV (<see cref="NBits.MatVec4"/>, block 32) against the
 /// fp32 GEMV; and ONNX Runtime (one intra-op thread) running single-op MatMulInteger / MatMulNBits / MatMul graphs of the
-/// same shapes. Each time is the best per-call time of 5 rounds of about --seconds / 5 each.
+/// same shapes. Variants of one row are timed interleaved (see <see cref="Time"/>).
 /// </summary>
 internal static unsafe class QuantBench
 {
@@ -44,7 +44,7 @@ internal static unsafe class QuantBench
         Line($"# Quantized kernels benchmark");
         Line("");
         Line($"Command: `dotnet run -c Release --project tests/Llmaot.Benchmarks -- --quant`. {Environment.ProcessorCount} logical CPUs, .NET {Environment.Version}, " +
-             $"ONNX Runtime {typeof(InferenceSession).Assembly.GetName().Version} (1 intra-op thread). All single-threaded; best per-call time of 5 rounds.");
+             $"ONNX Runtime {typeof(InferenceSession).Assembly.GetName().Version} (1 intra-op thread). All single-threaded; every variant of a row timed interleaved in ~2 ms batches; the fastest batch counts (a shared, loaded machine).");
         Line($"Int8 paths supported here: {string.Join(", ", paths)} (best: {Int8Gemm.Best}).");
         Line("");
         Line("## int8 GEMM / GEMV vs fp32 (u8 activations × s8 weights → int32, zero points on both, weights pre-packed)");
@@ -64,8 +64,10 @@ internal static unsafe class QuantBench
             var yf = new float[m * n];
             var yi = new int[m * n];
             var zeros = new byte[] { 128, 3 };
-            double fp32, best = 0;
-            var others = new List<double>();
+            var timed = paths.Where(p => p != Int8Path.Scalar || (long)m * k * n <= 20_000_000).ToArray();
+            double[] t;
+            using var ortF = new OrtRunner(FloatMatMul(m, k, n, bf), NamedOnnxValue.CreateFromTensor("a", new DenseTensor<float>(af, [m, k])));
+            using var ortI = new OrtRunner(IntMatMul(m, k, n, b8), NamedOnnxValue.CreateFromTensor("a", new DenseTensor<byte>(a8, [m, k])));
             fixed (float* pa = af, pb = bf, pbt = bt, py = yf)
             fixed (byte* pa8 = a8, pb8 = b8, pp = packed, pz = zeros)
             fixed (int* pyi = yi)
@@ -74,22 +76,23 @@ internal static unsafe class QuantBench
                 byte* cpa8 = pa8, cpb8 = pb8, cpp = pp, az = pz, bz = pz + 1;
                 int* cpyi = pyi;
                 Int8Gemm.Pack(cpb8, false, false, cpp, n, k);
-                fp32 = m == 1
-                    ? Time(() => Transformer.MatVec(cpbt, cpa, cpy, k, 0, n))
-                    : Time(() => Gemm.Run(m, n, k, cpa, k, false, cpb, n, false, cpy, n, 1f, 0f, null, Epilogue.None));
-                foreach (var path in paths)
+                var fs = new List<Action>
                 {
-                    if (path == Int8Path.Scalar && (long)m * k * n > 20_000_000) { if (path != Int8Gemm.Best) others.Add(double.NaN); continue; }
-                    double t = Time(() => Int8Gemm.Run(cpa8, k, false, az, false, cpp, false, bz, false, cpyi, n, m, n, k, path));
-                    if (path == Int8Gemm.Best) best = t;
-                    else others.Add(t);
-                }
+                    m == 1
+                        ? () => Transformer.MatVec(cpbt, cpa, cpy, k, 0, n)
+                        : () => Gemm.Run(m, n, k, cpa, k, false, cpb, n, false, cpy, n, 1f, 0f, null, Epilogue.None),
+                    ortF.Run,
+                    ortI.Run,
+                };
+                foreach (var path in timed) fs.Add(() => Int8Gemm.Run(cpa8, k, false, az, false, cpp, false, bz, false, cpyi, n, m, n, k, path));
+                t = Time(fs.ToArray());
             }
-            double ortF = OrtTime(FloatMatMul(m, k, n, bf), "a", new DenseTensor<float>(af, [m, k]));
-            double ortI = OrtTime(IntMatMul(m, k, n, b8), "a", new DenseTensor<byte>(a8, [m, k]));
+            double fp32 = t[0], of = t[1], oi = t[2];
+            double best = t[3 + Array.IndexOf(timed, Int8Gemm.Best)];
+            var others = paths.Where(p => p != Int8Gemm.Best).Select(p => Array.IndexOf(timed, p) is int i and >= 0 ? t[3 + i] : double.NaN);
             Line(string.Create(Ci, $"| {m}×{k}×{n}{(m == 1 ? " (GEMV)" : "")} | {fp32 * 1e3:F3} | {best * 1e3:F3} | **{fp32 / best:F2}×** | ") +
-                 string.Concat(others.Select(t => double.IsNaN(t) ? "(skipped) | " : string.Create(Ci, $"{t * 1e3:F3} | "))) +
-                 string.Create(Ci, $"{ortF * 1e3:F3} | {ortI * 1e3:F3} | {ortI / best:F2}× |"));
+                 string.Concat(others.Select(x => double.IsNaN(x) ? "(skipped) | " : string.Create(Ci, $"{x * 1e3:F3} | "))) +
+                 string.Create(Ci, $"{of * 1e3:F3} | {oi * 1e3:F3} | {oi / best:F2}× |"));
         }
         Line("");
         Line("fp32 baseline: `Gemm.Run` (blocked, register-tiled, AVX-512 here) for M > 1, `Transformer.MatVec` (the LLM fp32 matvec) for M = 1.");
@@ -110,22 +113,26 @@ internal static unsafe class QuantBench
             var zp = RandBytes(r, n * ((kb + 1) / 2));
             var perm = new float[kb * block];
             var y = new float[n];
-            double fp32, q4;
+            using var ortF = new OrtRunner(FloatMatMul(1, k, n, w), NamedOnnxValue.CreateFromTensor("a", new DenseTensor<float>(x, [1, k])));
+            using var ortQ = new OrtRunner(NBitsMatMul(k, n, block, q, scales, zp), NamedOnnxValue.CreateFromTensor("a", new DenseTensor<float>(x, [1, k])));
+            double[] t;
             fixed (float* px = x, pw = w, ps = scales, pperm = perm, py = y)
             fixed (byte* pq = q, pz = zp)
             {
                 float* cx = px, cw = pw, cs = ps, cperm = pperm, cy = py;
                 byte* cq = pq, cz = pz;
-                fp32 = Time(() => Transformer.MatVec(cw, cx, cy, k, 0, n));
-                q4 = Time(() =>
-                {
-                    NBits.PermuteActivations4(cx, cperm, k, kb * block);
-                    NBits.MatVec4(cperm, cq, cs, cz, cy, kb, block, 0, n);
-                });
+                t = Time(
+                    () => Transformer.MatVec(cw, cx, cy, k, 0, n),
+                    () =>
+                    {
+                        NBits.PermuteActivations4(cx, cperm, k, kb * block);
+                        NBits.MatVec4(cperm, cq, cs, cz, cy, kb, block, 0, n);
+                    },
+                    ortF.Run,
+                    ortQ.Run);
             }
-            double ortF = OrtTime(FloatMatMul(1, k, n, w), "a", new DenseTensor<float>(x, [1, k]));
-            double ortQ = OrtTime(NBitsMatMul(k, n, block, q, scales, zp), "a", new DenseTensor<float>(x, [1, k]));
-            Line(string.Create(Ci, $"| {k}×{n} | {fp32 * 1e3:F3} | {q4 * 1e3:F3} | **{fp32 / q4:F2}×** | {ortF * 1e3:F3} | {ortQ * 1e3:F3} | {ortQ / q4:F2}× |"));
+            double fp32 = t[0], q4 = t[1], of = t[2], oq = t[3];
+            Line(string.Create(Ci, $"| {k}×{n} | {fp32 * 1e3:F3} | {q4 * 1e3:F3} | **{fp32 / q4:F2}×** | {of * 1e3:F3} | {oq * 1e3:F3} | {oq / q4:F2}× |"));
         }
         Line("");
         Line("Weight bytes per GEMV: fp32 4·K·N, 4-bit K·N/2 plus one float scale and half a byte of zero point per 32 weights (≈ 0.64·K·N).");
@@ -143,36 +150,58 @@ internal static unsafe class QuantBench
     }
 
     /// <summary>
-    /// Best per-call seconds over 5 rounds of about seconds/5 each, after 0.4 s of warm-up so the JIT has promoted the
-    /// kernels to fully optimised code (methods with stackalloc get no on-stack replacement; NativeAOT binaries are always optimised).
+    /// Per-call seconds of each function, measured interleaved: after 0.3 s of warm-up each (so the JIT has promoted the
+    /// kernels to fully optimised code; NativeAOT binaries always are), batches of about 2 ms of each function in turn
+    /// until --seconds per function have passed; each result is the fastest batch's per-call time, which on a shared
+    /// machine is the least disturbed one, and the functions saw the same conditions.
     /// </summary>
-    private static double Time(Action f)
+    private static double[] Time(params Action[] fs)
     {
-        var sw = Stopwatch.StartNew();
-        for (int w = 0; w < 40 || sw.Elapsed.TotalSeconds < 0.4; w++) f();
-        sw.Restart();
-        int calls = 0;
-        while (sw.Elapsed.TotalSeconds < 0.05) { f(); calls++; }
-        int per = Math.Max(1, (int)(calls * seconds / 5 / sw.Elapsed.TotalSeconds));
-        double best = double.MaxValue;
-        for (int round = 0; round < 5; round++)
+        var per = new int[fs.Length];
+        var best = new double[fs.Length];
+        var sw = new Stopwatch();
+        for (int i = 0; i < fs.Length; i++)
         {
             sw.Restart();
-            for (int i = 0; i < per; i++) f();
-            best = Math.Min(best, sw.Elapsed.TotalSeconds / per);
+            int calls = 0;
+            for (; calls < 20 || sw.Elapsed.TotalSeconds < 0.3; calls++) fs[i]();
+            per[i] = Math.Max(1, (int)(0.002 * calls / sw.Elapsed.TotalSeconds));
+            best[i] = double.MaxValue;
         }
+        var total = Stopwatch.StartNew();
+        while (total.Elapsed.TotalSeconds < seconds * fs.Length)
+            for (int i = 0; i < fs.Length; i++)
+            {
+                sw.Restart();
+                for (int c = 0; c < per[i]; c++) fs[i]();
+                best[i] = Math.Min(best[i], sw.Elapsed.TotalSeconds / per[i]);
+            }
         return best;
     }
 
-    private static double OrtTime<T>(byte[] model, string input, DenseTensor<T> value)
+    /// <summary>An ONNX Runtime session (one intra-op thread) with its input fed, for timing.</summary>
+    private sealed class OrtRunner : IDisposable
     {
-        using var opts = new SessionOptions { IntraOpNumThreads = 1, InterOpNumThreads = 1, ExecutionMode = ExecutionMode.ORT_SEQUENTIAL };
-        using var session = new InferenceSession(model, opts);
-        var feed = new List<NamedOnnxValue> { NamedOnnxValue.CreateFromTensor(input, value) };
-        return Time(() =>
+        private readonly SessionOptions opts = new() { IntraOpNumThreads = 1, InterOpNumThreads = 1, ExecutionMode = ExecutionMode.ORT_SEQUENTIAL };
+        private readonly InferenceSession session;
+        private readonly List<NamedOnnxValue> feed;
+
+        public OrtRunner(byte[] model, NamedOnnxValue input)
+        {
+            session = new InferenceSession(model, opts);
+            feed = [input];
+        }
+
+        public void Run()
         {
             using var r = session.Run(feed);
-        });
+        }
+
+        public void Dispose()
+        {
+            session.Dispose();
+            opts.Dispose();
+        }
     }
 
     private static byte[] FloatMatMul(int m, int k, int n, float[] b) =>

@@ -29,6 +29,22 @@ internal static class IntContrib
         if (!Is8(t)) throw new LlmaotException(Codes.UnsupportedType, n, $"{what} must be int8 or uint8, not {ElementTypes.Name(t)}");
     }
 
+    /// <summary>The output shape of A [.., K] times B (input 1) [K, N]: A's shape with its last dim N; checks K.</summary>
+    public static Shape RowsOut(Node n)
+    {
+        var (k, nn) = BDims(n, 1, false);
+        var s = n.Inputs[0]!.Shape;
+        if (s.Rank < 1 || s[s.Rank - 1].IsKnown && s[s.Rank - 1].Value != k) throw new LlmaotException(Codes.ShapeMismatch, n, $"A {s} must end in K = {k}");
+        return new Shape(s.Dims.Take(s.Rank - 1).Append(Dim.Of(nn)).ToArray());
+    }
+
+    /// <summary>A's rows (all leading dims), K and N for A [.., K] times B (input 1) [K, N].</summary>
+    public static (int Rows, int K, int N) RowDims(Node n)
+    {
+        var (k, nn) = BDims(n, 1, false);
+        return ((int)(n.Inputs[0]!.Shape.Count / k), k, nn);
+    }
+
     /// <summary>Bytes to pack a non-constant B per call (0 when packed at compile time).</summary>
     public static long PackScratch(Node n, int k, int nn) => n.Facts.ContainsKey(IntWeightPacking.PackedFact) ? 0 : Int8Gemm.PackedBytes(nn, k);
 
@@ -82,18 +98,11 @@ public sealed class DynamicQuantizeMatMulOp : OpDef
         var a = Input(n, 0);
         if (a.Elem != ElementType.Float) throw Error(n, Codes.UnsupportedType, "A must be float32");
         IntContrib.Require8(n, IntWeightPacking.WeightType(n, 1), "B");
-        var (k, nn) = IntContrib.BDims(n, 1, false);
-        var s = InShape(n, 0);
-        if (s.Rank < 1 || s[s.Rank - 1].IsKnown && s[s.Rank - 1].Value != k) throw Error(n, Codes.ShapeMismatch, $"A {s} must end in K = {k}");
         IntContrib.RequireFloatScale(n, Input(n, 2), "b_scale");
-        Set(n, 0, ElementType.Float, new Shape(s.Dims.Take(s.Rank - 1).Append(Dim.Of(nn)).ToArray()));
+        Set(n, 0, ElementType.Float, IntContrib.RowsOut(n));
     }
 
-    private static (int Rows, int K, int N) Dims(Node n)
-    {
-        var (k, nn) = IntContrib.BDims(n, 1, false);
-        return ((int)(n.Inputs[0]!.Shape.Count / k), k, nn);
-    }
+    private static (int Rows, int K, int N) Dims(Node n) => IntContrib.RowDims(n);
 
     public override void Select(Node n)
     {
@@ -144,19 +153,12 @@ public sealed class MatMulIntegerToFloatOp : OpDef
         var a = Input(n, 0);
         IntContrib.Require8(n, a.Elem, "A");
         IntContrib.Require8(n, IntWeightPacking.WeightType(n, 1), "B");
-        var (k, nn) = IntContrib.BDims(n, 1, false);
-        var s = InShape(n, 0);
-        if (s.Rank < 1 || s[s.Rank - 1].IsKnown && s[s.Rank - 1].Value != k) throw Error(n, Codes.ShapeMismatch, $"A {s} must end in K = {k}");
         IntContrib.RequireFloatScale(n, Input(n, 2), "a_scale");
         IntContrib.RequireFloatScale(n, Input(n, 3), "b_scale");
-        Set(n, 0, ElementType.Float, new Shape(s.Dims.Take(s.Rank - 1).Append(Dim.Of(nn)).ToArray()));
+        Set(n, 0, ElementType.Float, IntContrib.RowsOut(n));
     }
 
-    private static (int Rows, int K, int N) Dims(Node n)
-    {
-        var (k, nn) = IntContrib.BDims(n, 1, false);
-        return ((int)(n.Inputs[0]!.Shape.Count / k), k, nn);
-    }
+    private static (int Rows, int K, int N) Dims(Node n) => IntContrib.RowDims(n);
 
     public override void Select(Node n)
     {
