@@ -58,8 +58,10 @@ public static unsafe class NBits
             int zs = zp == null ? 0 : zStride;
             for (; n + 4 <= rowEnd; n += 4)
             {
-                Rows4Avx512(aPerm, b, scales, y, kBlocks, blockSize, n);
-                for (int r = n; r < n + 4; r++) y[r] -= ZeroTerm(z + (long)r * zs, scales + (long)r * kBlocks, xs, xsSplit, kBlocks);
+                // Fewer than 32 blocks: the scalar zero-point terms overlap the vector work inside the block loop.
+                Rows4Avx512(aPerm, b, scales, kBlocks < 32 ? z + (long)n * zs : null, zs, xs, y, kBlocks, blockSize, n);
+                if (kBlocks >= 32)
+                    for (int r = n; r < n + 4; r++) y[r] -= ZeroTerm(z + (long)r * zs, scales + (long)r * kBlocks, xs, xsSplit, kBlocks);
             }
             for (; n < rowEnd; n++) y[n] = Row1Avx512(aPerm, b, scales, kBlocks, blockSize, n) - ZeroTerm(z + (long)n * zs, scales + (long)n * kBlocks, xs, xsSplit, kBlocks);
             return;
@@ -160,11 +162,14 @@ public static unsafe class NBits
     }
 
     /// <summary>
-    /// Four rows of Σ_block s·Σ q·x (the zero-point term is <see cref="ZeroTerm"/>). The nibble products accumulate per block
+    /// Four rows of Σ_block s·Σ q·x, minus the zero-point terms z·s·Σx when <paramref name="z0p"/> is given (else the caller
+    /// subtracts <see cref="ZeroTerm"/>). The nibble products accumulate per block
     /// in vectors (one chain per row, the activation loads shared), each block's vector is scaled into the row's total.
     /// </summary>
-    private static void Rows4Avx512(float* aPerm, byte* b, float* scales, float* y, int kBlocks, int blockSize, int n)
+    private static void Rows4Avx512(float* aPerm, byte* b, float* scales, byte* z0p, int zStride, float* xs, float* y, int kBlocks, int blockSize, int n)
     {
+        byte* z1p = z0p + zStride, z2p = z1p + zStride, z3p = z2p + zStride;
+        float c0 = 0, c1 = 0, c2 = 0, c3 = 0;
         int blob = blockSize / 2;
         long rowBytes = (long)kBlocks * blob;
         byte* r0 = b + n * rowBytes, r1 = r0 + rowBytes, r2 = r1 + rowBytes, r3 = r2 + rowBytes;
@@ -188,15 +193,25 @@ public static unsafe class NBits
                 a2 = Avx512F.FusedMultiplyAdd(Hi(v2), xh, Avx512F.FusedMultiplyAdd(Lo(v2), xl, a2));
                 a3 = Avx512F.FusedMultiplyAdd(Hi(v3), xh, Avx512F.FusedMultiplyAdd(Lo(v3), xl, a3));
             }
-            t0 = Avx512F.FusedMultiplyAdd(a0, Vector512.Create(s0[bl]), t0);
-            t1 = Avx512F.FusedMultiplyAdd(a1, Vector512.Create(s1[bl]), t1);
-            t2 = Avx512F.FusedMultiplyAdd(a2, Vector512.Create(s2[bl]), t2);
-            t3 = Avx512F.FusedMultiplyAdd(a3, Vector512.Create(s3[bl]), t3);
+            float sc0 = s0[bl], sc1 = s1[bl], sc2 = s2[bl], sc3 = s3[bl];
+            t0 = Avx512F.FusedMultiplyAdd(a0, Vector512.Create(sc0), t0);
+            t1 = Avx512F.FusedMultiplyAdd(a1, Vector512.Create(sc1), t1);
+            t2 = Avx512F.FusedMultiplyAdd(a2, Vector512.Create(sc2), t2);
+            t3 = Avx512F.FusedMultiplyAdd(a3, Vector512.Create(sc3), t3);
+            if (z0p != null)
+            {
+                int shift = (bl & 1) << 2, zb = bl >> 1;
+                float xsum = xs[bl];
+                c0 += ((z0p[zb] >> shift) & 0xF) * sc0 * xsum;
+                c1 += ((z1p[zb] >> shift) & 0xF) * sc1 * xsum;
+                c2 += ((z2p[zb] >> shift) & 0xF) * sc2 * xsum;
+                c3 += ((z3p[zb] >> shift) & 0xF) * sc3 * xsum;
+            }
         }
-        y[n] = Vector512.Sum(t0);
-        y[n + 1] = Vector512.Sum(t1);
-        y[n + 2] = Vector512.Sum(t2);
-        y[n + 3] = Vector512.Sum(t3);
+        y[n] = Vector512.Sum(t0) - c0;
+        y[n + 1] = Vector512.Sum(t1) - c1;
+        y[n + 2] = Vector512.Sum(t2) - c2;
+        y[n + 3] = Vector512.Sum(t3) - c3;
     }
 
     private static float Row1Avx512(float* aPerm, byte* b, float* scales, int kBlocks, int blockSize, int n)
