@@ -10,10 +10,12 @@ using Llmaot.Verify;
 // The llmaot benchmark: for each model, build the NativeAOT binary, time it with its own --bench, and time
 // ONNX Runtime (C# API, one intra-op thread) on the same seeded inputs in this process, side by side in one run.
 // Language models (stories260K and synthetic GGUFs, tok/s and bandwidth roofline): see LlmBench.cs, `-- --llm`.
+// Quantized kernels (int8 GEMM, 4-bit GEMV vs fp32 and ONNX Runtime): see QuantBench.cs, `-- --quant`.
 // Usage: dotnet run -c Release --project tests/Llmaot.Benchmarks -- [--runs N] [--isa ISA] [--out FILE.md] [MODEL[:--shape ...]]...
 // A model option "quantize int8|q8_0|q4_0" builds it with --quantize (its row is named MODEL (MODE); ONNX Runtime runs the float model).
 
 if (args.Contains("--llm")) return LlmBench.Run(args);
+if (args.Contains("--quant")) return QuantBench.Run(args);
 var ci = CultureInfo.InvariantCulture;
 int runs = 2000;
 string? isa = null;

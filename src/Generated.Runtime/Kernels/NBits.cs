@@ -1,4 +1,6 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Llmaot.Runtime.Kernels;
 
@@ -23,6 +25,7 @@ public static unsafe class NBits
             }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int Zero4(byte* zp, int n, int kBlocks, int b)
     {
         if (zp == null) return 8;
@@ -31,14 +34,44 @@ public static unsafe class NBits
         return (b & 1) == 0 ? v & 0xF : v >> 4;
     }
 
-    /// <summary>4-bit rows [rowStart, rowEnd) against permuted activations (block size a multiple of 32).</summary>
+    /// <summary>
+    /// 4-bit rows [rowStart, rowEnd) against permuted activations (block size a multiple of 32). The nibbles are unpacked
+    /// in registers, never into a float copy of the weights: with AVX-512, 16 packed bytes → int32 lanes → low / high
+    /// nibbles → float → FMA with 16 activations, four rows at a time sharing the activation loads; each block's partial sum
+    /// is scaled into a vector accumulator (no horizontal sum per block); the zero points enter per row as Σ z·s·Σx, vectorised.
+    /// </summary>
     public static void MatVec4(float* aPerm, byte* b, float* scales, byte* zp, float* y, int kBlocks, int blockSize, int rowStart, int rowEnd)
     {
+        int n = rowStart;
+        if (Avx512F.IsSupported && kBlocks <= 4096)
+        {
+            float* xs = stackalloc float[kBlocks + 32];
+            BlockSums(aPerm, xs, kBlocks, blockSize);
+            // The block sums split into even and odd blocks, matching the low / high nibbles of the packed zero points.
+            float* xsSplit = stackalloc float[kBlocks + 32];
+            for (int i = 0; i < kBlocks; i++) xsSplit[(i >> 5 << 5) + ((i & 1) << 4) + ((i & 31) >> 1)] = xs[i];
+            // Zero points: the packed rows, or one shared row of the default 8 (stride 0).
+            int zStride = (kBlocks + 1) / 2;
+            byte* zd = stackalloc byte[zStride];
+            if (zp == null) new Span<byte>(zd, zStride).Fill(0x88);
+            byte* z = zp == null ? zd : zp;
+            int zs = zp == null ? 0 : zStride;
+            for (; n + 4 <= rowEnd; n += 4)
+            {
+                // Fewer than 32 blocks: the scalar zero-point terms overlap the vector work inside the block loop.
+                Rows4Avx512(aPerm, b, scales, kBlocks < 32 ? z + (long)n * zs : null, zs, xs, y, kBlocks, blockSize, n);
+                if (kBlocks >= 32)
+                    for (int r = n; r < n + 4; r++) y[r] -= ZeroTerm(z + (long)r * zs, scales + (long)r * kBlocks, xs, xsSplit, kBlocks);
+            }
+            for (; n < rowEnd; n++) y[n] = Row1Avx512(aPerm, b, scales, kBlocks, blockSize, n) - ZeroTerm(z + (long)n * zs, scales + (long)n * kBlocks, xs, xsSplit, kBlocks);
+            return;
+        }
         int blob = blockSize / 2;
-        for (int n = rowStart; n < rowEnd; n++)
+        for (; n < rowEnd; n++)
         {
             float sum = 0;
             byte* row = b + (long)n * kBlocks * blob;
+            var total = Vector256<float>.Zero;
             for (int bl = 0; bl < kBlocks; bl++)
             {
                 float s = scales[(long)n * kBlocks + bl];
@@ -64,7 +97,7 @@ public static unsafe class NBits
                         acc = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(Vector256.WidenLower(Vector256.Create(hi, hi2))), Vector256.Load(x + g + 16), acc);
                         acc = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(Vector256.WidenUpper(Vector256.Create(hi, hi2))), Vector256.Load(x + g + 24), acc);
                     }
-                    part = Vector256.Sum(acc);
+                    total = Vector256.FusedMultiplyAdd(acc, Vector256.Create(s), total);
                 }
                 for (; g < blockSize; g += 32)
                     for (int j = 0; j < 16; j++)
@@ -74,8 +107,131 @@ public static unsafe class NBits
                     }
                 sum += part * s;
             }
-            y[n] = sum;
+            y[n] = sum + Vector256.Sum(total);
         }
+    }
+
+    /// <summary>
+    /// The low and high nibbles of 16 packed bytes as two float vectors: the bytes are zero-extended to int32 lanes straight
+    /// from memory (vpmovzxbd), the high nibble is a plain shift, and a 16-entry float table lookup (vpermps) converts.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<int> Bytes16(byte* q) => Avx512F.ConvertToVector512Int32(Vector128.Load(q));
+
+    /// <summary>Low nibbles of <see cref="Bytes16"/> lanes as floats: vpermps reads only the low 4 bits of each index, so the table lookup is the mask and the conversion in one.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Lo(Vector512<int> v) => Avx512F.PermuteVar16x32(Vector512.Create(0f, 1f, 2f, 3f, 4f, 5f, 6f, 7f, 8f, 9f, 10f, 11f, 12f, 13f, 14f, 15f), v);
+
+    /// <summary>High nibbles of <see cref="Bytes16"/> lanes as floats.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Hi(Vector512<int> v) => Lo(Vector512.ShiftRightLogical(v, 4));
+
+    /// <summary>
+    /// Σ_block z·s·Σx of one row, 32 blocks per step: 16 packed zero-point bytes → int32 lanes → low nibbles (even blocks)
+    /// and high nibbles (odd blocks) as floats, the row's scales split into even / odd blocks by vpermt2ps, against the block
+    /// sums pre-split the same way (<paramref name="xsSplit"/>: per 32 blocks, the 16 even then the 16 odd).
+    /// </summary>
+    private static float ZeroTerm(byte* zrow, float* srow, float* xs, float* xsSplit, int kBlocks)
+    {
+        var even = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+        var odd = even + Vector512<int>.One;
+        var acc = Vector512<float>.Zero;
+        int bl = 0;
+        for (; bl + 32 <= kBlocks; bl += 32)
+        {
+            var v = Bytes16(zrow + bl / 2);
+            var s0 = Vector512.Load(srow + bl);
+            var s1 = Vector512.Load(srow + bl + 16);
+            acc = Avx512F.FusedMultiplyAdd(Lo(v) * Avx512F.PermuteVar16x32x2(s0, even, s1), Vector512.Load(xsSplit + bl), acc);
+            acc = Avx512F.FusedMultiplyAdd(Hi(v) * Avx512F.PermuteVar16x32x2(s0, odd, s1), Vector512.Load(xsSplit + bl + 16), acc);
+        }
+        float c = Vector512.Sum(acc);
+        for (; bl < kBlocks; bl++) c += ((zrow[bl >> 1] >> ((bl & 1) << 2)) & 0xF) * srow[bl] * xs[bl];
+        return c;
+    }
+
+    /// <summary>Σ of each block's activations, for the zero-point term z·s·Σx.</summary>
+    private static void BlockSums(float* aPerm, float* sums, int kBlocks, int blockSize)
+    {
+        for (int bl = 0; bl < kBlocks; bl++)
+        {
+            var acc = Vector512<float>.Zero;
+            for (int g = 0; g < blockSize; g += 16) acc += Vector512.Load(aPerm + bl * blockSize + g);
+            sums[bl] = Vector512.Sum(acc);
+        }
+    }
+
+    /// <summary>
+    /// Four rows of Σ_block s·Σ q·x, minus the zero-point terms z·s·Σx when <paramref name="z0p"/> is given (else the caller
+    /// subtracts <see cref="ZeroTerm"/>). The nibble products accumulate per block
+    /// in vectors (one chain per row, the activation loads shared), each block's vector is scaled into the row's total.
+    /// </summary>
+    private static void Rows4Avx512(float* aPerm, byte* b, float* scales, byte* z0p, int zStride, float* xs, float* y, int kBlocks, int blockSize, int n)
+    {
+        byte* z1p = z0p + zStride, z2p = z1p + zStride, z3p = z2p + zStride;
+        float c0 = 0, c1 = 0, c2 = 0, c3 = 0;
+        int blob = blockSize / 2;
+        long rowBytes = (long)kBlocks * blob;
+        byte* r0 = b + n * rowBytes, r1 = r0 + rowBytes, r2 = r1 + rowBytes, r3 = r2 + rowBytes;
+        float* s0 = scales + (long)n * kBlocks, s1 = s0 + kBlocks, s2 = s1 + kBlocks, s3 = s2 + kBlocks;
+        Vector512<float> t0 = default, t1 = default, t2 = default, t3 = default;
+        for (int bl = 0; bl < kBlocks; bl++)
+        {
+            Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            float* x = aPerm + bl * blockSize;
+            int off = bl * blob;
+            for (int g = 0; g < blockSize; g += 32, off += 16)
+            {
+                var xl = Vector512.Load(x + g);
+                var xh = Vector512.Load(x + g + 16);
+                var v0 = Bytes16(r0 + off);
+                var v1 = Bytes16(r1 + off);
+                var v2 = Bytes16(r2 + off);
+                var v3 = Bytes16(r3 + off);
+                a0 = Avx512F.FusedMultiplyAdd(Hi(v0), xh, Avx512F.FusedMultiplyAdd(Lo(v0), xl, a0));
+                a1 = Avx512F.FusedMultiplyAdd(Hi(v1), xh, Avx512F.FusedMultiplyAdd(Lo(v1), xl, a1));
+                a2 = Avx512F.FusedMultiplyAdd(Hi(v2), xh, Avx512F.FusedMultiplyAdd(Lo(v2), xl, a2));
+                a3 = Avx512F.FusedMultiplyAdd(Hi(v3), xh, Avx512F.FusedMultiplyAdd(Lo(v3), xl, a3));
+            }
+            float sc0 = s0[bl], sc1 = s1[bl], sc2 = s2[bl], sc3 = s3[bl];
+            t0 = Avx512F.FusedMultiplyAdd(a0, Vector512.Create(sc0), t0);
+            t1 = Avx512F.FusedMultiplyAdd(a1, Vector512.Create(sc1), t1);
+            t2 = Avx512F.FusedMultiplyAdd(a2, Vector512.Create(sc2), t2);
+            t3 = Avx512F.FusedMultiplyAdd(a3, Vector512.Create(sc3), t3);
+            if (z0p != null)
+            {
+                int shift = (bl & 1) << 2, zb = bl >> 1;
+                float xsum = xs[bl];
+                c0 += ((z0p[zb] >> shift) & 0xF) * sc0 * xsum;
+                c1 += ((z1p[zb] >> shift) & 0xF) * sc1 * xsum;
+                c2 += ((z2p[zb] >> shift) & 0xF) * sc2 * xsum;
+                c3 += ((z3p[zb] >> shift) & 0xF) * sc3 * xsum;
+            }
+        }
+        y[n] = Vector512.Sum(t0) - c0;
+        y[n + 1] = Vector512.Sum(t1) - c1;
+        y[n + 2] = Vector512.Sum(t2) - c2;
+        y[n + 3] = Vector512.Sum(t3) - c3;
+    }
+
+    private static float Row1Avx512(float* aPerm, byte* b, float* scales, int kBlocks, int blockSize, int n)
+    {
+        int blob = blockSize / 2;
+        byte* r0 = b + (long)n * kBlocks * blob;
+        var t0 = Vector512<float>.Zero;
+        for (int bl = 0; bl < kBlocks; bl++)
+        {
+            var a0 = Vector512<float>.Zero;
+            float* x = aPerm + bl * blockSize;
+            int off = bl * blob;
+            for (int g = 0; g < blockSize; g += 32, off += 16)
+            {
+                var v0 = Bytes16(r0 + off);
+                a0 = Avx512F.FusedMultiplyAdd(Hi(v0), Vector512.Load(x + g + 16), Avx512F.FusedMultiplyAdd(Lo(v0), Vector512.Load(x + g), a0));
+            }
+            t0 = Avx512F.FusedMultiplyAdd(a0, Vector512.Create(scales[(long)n * kBlocks + bl]), t0);
+        }
+        return Vector512.Sum(t0);
     }
 
     /// <summary>Scalar reference of the 4-bit product on activations in their natural order.</summary>

@@ -33,7 +33,7 @@ public class QuantModelTests
         var fused = m.Graph.Nodes.Where(n => n.Op == "QLinearConv").ToList();
         Assert.Empty(convs);
         Assert.Equal(6, fused.Count);
-        Assert.All(fused, n => Assert.Equal("IntegerGemm.Conv2D+Requantize", n.Kernel));
+        Assert.All(fused, n => Assert.Equal("Int8Conv.Run[packed]+Requantize", n.Kernel));
     }
 
     [Fact]

@@ -84,6 +84,7 @@ public static class Pipeline
         (Phase.Simplified, Simplify.Run),
         (Phase.Packed, WeightQuantization.Run),
         (Phase.Packed, WeightPacking.Run),
+        (Phase.Packed, IntWeightPacking.Run),
         (Phase.Selected, KernelSelection.Run),
         (Phase.Planned, MemoryPlanner.Run),
     ];

@@ -10,6 +10,9 @@ public unsafe class NBitsTests
     [InlineData(100, 4, 64, true)]
     [InlineData(256, 7, 128, false)]
     [InlineData(300, 2, 256, true)]
+    [InlineData(1184, 9, 32, true)] // 37 blocks: one vectorised group of 32 zero points plus a tail
+    [InlineData(2100, 6, 64, false)]
+    [InlineData(2048, 5, 32, true)] // exactly two groups of 32 blocks
     public void Four_bit_simd_path_matches_the_scalar_reference(int k, int n, int block, bool zeroPoints)
     {
         var rng = new Random(k * 31 + n);

@@ -13,7 +13,8 @@ public static class ContribOps
 {
     public const string Domain = "com.microsoft";
 
-    public static IEnumerable<OpDef> All() => [new FastGeluOp(), new SkipLayerNormalizationOp(), new EmbedLayerNormalizationOp(), new MsAttentionOp(), new MatMulNBitsOp()];
+    public static IEnumerable<OpDef> All() => [new FastGeluOp(), new SkipLayerNormalizationOp(), new EmbedLayerNormalizationOp(), new MsAttentionOp(), new MatMulNBitsOp(),
+        new DynamicQuantizeMatMulOp(), new MatMulIntegerToFloatOp(), new QGemmOp(), new QLinearBinaryOp("QLinearAdd", mul: false), new QLinearBinaryOp("QLinearMul", mul: true)];
 
     internal static bool Used(Node n, int output) => output < n.Outputs.Count && !n.Outputs[output].Name.Contains(":unused", StringComparison.Ordinal);
 }

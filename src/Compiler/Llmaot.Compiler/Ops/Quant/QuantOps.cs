@@ -1,7 +1,10 @@
 using Llmaot.Diagnostics;
 using Llmaot.Emit;
 using Llmaot.Ir;
+using Llmaot.Passes;
 using Llmaot.Runtime;
+using Int8Conv = Llmaot.Runtime.Kernels.Int8Conv;
+using Int8Gemm = Llmaot.Runtime.Kernels.Int8Gemm;
 
 namespace Llmaot.Ops;
 
@@ -197,6 +200,28 @@ internal sealed record IntMatMulPlan(int M, int N, int K, long[] AOff, long[] BO
         return new IntMatMulPlan(M, N, K, ao, bo);
     }
 
+    /// <summary>Whether operands a and b (input indices) are both 8-bit, which the SIMD <see cref="Int8Gemm"/> runs.</summary>
+    public static bool Int8(Node n, int ai, int bi) =>
+        n.Inputs[ai]!.Elem is ElementType.Int8 or ElementType.UInt8 && IntWeightPacking.WeightType(n, bi) is ElementType.Int8 or ElementType.UInt8;
+
+    /// <summary>
+    /// Emits one batch of an 8-bit product on <see cref="Int8Gemm"/> into int32 <paramref name="y"/>: B packed at compile time,
+    /// or packed here into <paramref name="packScratch"/> (bytes) when it is not constant.
+    /// </summary>
+    public static void EmitInt8(Node n, EmitContext e, int ai, int bi, IntMatMulPlan p, int batch, Value? za, bool aRow, Value? zb, bool bCol, string y, string packScratch)
+    {
+        var a = n.Inputs[ai]!;
+        var b = n.Inputs[bi]!;
+        bool aSigned = a.Elem == ElementType.Int8, bUnsigned = IntWeightPacking.WeightType(n, bi) == ElementType.UInt8;
+        string packed = e.Bytes(b);
+        if (!n.Facts.ContainsKey(IntWeightPacking.PackedFact))
+        {
+            e.W.Line($"Int8Gemm.Pack({e.Bytes(b)} + {p.BOff[batch]}, bUnsigned: {Lit.B(bUnsigned)}, transposed: false, {packScratch}, n: {p.N}, k: {p.K});");
+            packed = packScratch;
+        }
+        e.W.Line($"Int8Gemm.Run({e.Bytes(a)} + {p.AOff[batch]}, lda: {p.K}, aSigned: {Lit.B(aSigned)}, {QuantOps.BytesOrNull(e, za)}, {Lit.B(aRow)}, {packed}, bUnsigned: {Lit.B(bUnsigned)}, {QuantOps.BytesOrNull(e, zb)}, {Lit.B(bCol)}, {y}, ldy: {p.N}, m: {p.M}, n: {p.N}, k: {p.K});");
+    }
+
     public static Shape OutShape(Node n, Shape a, Shape b)
     {
         var batch = OpDefAccess.Broadcast(n, new Shape(a.Dims.Take(a.Rank - 2).ToArray()), new Shape(b.Dims.Take(b.Rank - 2).ToArray()));
@@ -213,7 +238,11 @@ internal sealed class OpDefAccess : OpDef
     public static new Shape Broadcast(Node n, Shape a, Shape b) => OpDef.Broadcast(n, a, b);
 }
 
-/// <summary>MatMulInteger (opset 10): int32 y = (A - a_zero_point) · (B - b_zero_point); zero points scalar, per row of A, or per column of B.</summary>
+/// <summary>
+/// MatMulInteger (opset 10): int32 y = (A - a_zero_point) · (B - b_zero_point); zero points scalar, per row of A, or per column of B.
+/// 8-bit operands run on the SIMD <see cref="Runtime.Kernels.Int8Gemm"/> (constant B packed at compile time by
+/// <see cref="Passes.IntWeightPacking"/>, other B packed per call into scratch); other types on the scalar reference.
+/// </summary>
 public sealed class MatMulIntegerOp : OpDef
 {
     public override string Op => "MatMulInteger";
@@ -221,18 +250,30 @@ public sealed class MatMulIntegerOp : OpDef
     public override void Infer(Node n)
     {
         QuantOps.QType(n, Input(n, 0).Elem);
-        QuantOps.QType(n, Input(n, 1).Elem);
-        Set(n, 0, ElementType.Int32, IntMatMulPlan.OutShape(n, InShape(n, 0), InShape(n, 1)));
+        QuantOps.QType(n, IntWeightPacking.WeightType(n, 1));
+        Set(n, 0, ElementType.Int32, IntMatMulPlan.OutShape(n, InShape(n, 0), IntWeightPacking.WeightShape(n, 1)));
     }
 
-    public override void Select(Node n) => n.Kernel = "IntegerGemm.Run";
+    public override void Select(Node n)
+    {
+        var p = IntMatMulPlan.Make(n, n.Inputs[0]!.Shape, IntWeightPacking.WeightShape(n, 1));
+        bool int8 = IntMatMulPlan.Int8(n, 0, 1);
+        n.ScratchBytes = int8 && !n.Facts.ContainsKey(IntWeightPacking.PackedFact) ? Int8Gemm.PackedBytes(p.N, p.K) : 0;
+        n.Kernel = int8 ? (n.Facts.ContainsKey(IntWeightPacking.PackedFact) ? "Int8Gemm.Run[packed]" : "Int8Gemm.Pack+Run") : "IntegerGemm.Run";
+    }
 
     public override void Emit(Node n, EmitContext e)
     {
         var a = n.Inputs[0]!;
         var b = n.Inputs[1]!;
-        var p = IntMatMulPlan.Make(n, a.Shape, b.Shape);
+        var p = IntMatMulPlan.Make(n, a.Shape, IntWeightPacking.WeightShape(n, 1));
         bool aRow = n.In(2) is { } za && za.Shape.Count > 1, bCol = n.In(3) is { } zb && zb.Shape.Count > 1;
+        if (IntMatMulPlan.Int8(n, 0, 1))
+        {
+            for (int i = 0; i < p.AOff.Length; i++)
+                IntMatMulPlan.EmitInt8(n, e, 0, 1, p, i, n.In(2), aRow, n.In(3), bCol, $"{e.P(n.Outputs[0])} + {(long)i * p.M * p.N}", EmitContext.Scratch(n, "byte"));
+            return;
+        }
         int ea = ElementTypes.BlockBytes(a.Elem), eb = ElementTypes.BlockBytes(b.Elem);
         for (int i = 0; i < p.AOff.Length; i++)
             e.W.Line($"IntegerGemm.Run<{QuantOps.QType(n, a.Elem)}, {QuantOps.QType(n, b.Elem)}>({e.Bytes(a)} + {p.AOff[i] * ea}, {e.Bytes(b)} + {p.BOff[i] * eb}, {QuantOps.BytesOrNull(e, n.In(2))}, {Lit.B(aRow)}, {QuantOps.BytesOrNull(e, n.In(3))}, {Lit.B(bCol)}, {e.P(n.Outputs[0])} + {(long)i * p.M * p.N}, m: {p.M}, n: {p.N}, k: {p.K});");
@@ -250,17 +291,18 @@ public sealed class QLinearMatMulOp : OpDef
     public override void Infer(Node n)
     {
         QuantOps.QType(n, Input(n, 0).Elem);
-        QuantOps.QType(n, Input(n, 3).Elem);
+        QuantOps.QType(n, IntWeightPacking.WeightType(n, 3));
         var yt = Input(n, 7).Elem;
         QuantOps.QType(n, yt);
-        Set(n, 0, yt, IntMatMulPlan.OutShape(n, InShape(n, 0), InShape(n, 3)));
+        Set(n, 0, yt, IntMatMulPlan.OutShape(n, InShape(n, 0), IntWeightPacking.WeightShape(n, 3)));
     }
 
     public override void Select(Node n)
     {
-        var p = IntMatMulPlan.Make(n, n.Inputs[0]!.Shape, n.Inputs[3]!.Shape);
-        n.ScratchBytes = (long)p.M * p.N * 4 + p.N * 4;
-        n.Kernel = "IntegerGemm.Run+Requantize";
+        var p = IntMatMulPlan.Make(n, n.Inputs[0]!.Shape, IntWeightPacking.WeightShape(n, 3));
+        bool int8 = IntMatMulPlan.Int8(n, 0, 3), packed = n.Facts.ContainsKey(IntWeightPacking.PackedFact);
+        n.ScratchBytes = (long)p.M * p.N * 4 + p.N * 4 + (int8 && !packed ? Int8Gemm.PackedBytes(p.N, p.K) : 0);
+        n.Kernel = (int8 ? packed ? "Int8Gemm.Run[packed]" : "Int8Gemm.Pack+Run" : "IntegerGemm.Run") + "+Requantize";
     }
 
     public override void Emit(Node n, EmitContext e)
@@ -268,7 +310,7 @@ public sealed class QLinearMatMulOp : OpDef
         var a = n.Inputs[0]!;
         var b = n.Inputs[3]!;
         var y = n.Outputs[0];
-        var p = IntMatMulPlan.Make(n, a.Shape, b.Shape);
+        var p = IntMatMulPlan.Make(n, a.Shape, IntWeightPacking.WeightShape(n, 3));
         bool bCol = n.Inputs[4]!.Shape.Count > 1;
         string acc = $"({EmitContext.Scratch(n, "int")})";
         string mult = $"((float*)({acc} + {(long)p.M * p.N}))";
@@ -278,9 +320,14 @@ public sealed class QLinearMatMulOp : OpDef
         e.W.Line($"for (int j = 0; j < {(bCol ? p.N : 1)}; j++) {mult}[j] = {sa} * {bsi} / {sy};");
         int ea = ElementTypes.BlockBytes(a.Elem), eb = ElementTypes.BlockBytes(b.Elem), ey = ElementTypes.BlockBytes(y.Elem);
         string yzp = n.In(7) is { } z ? $"{QuantOps.QType(n, z.Elem)}.Load({e.Bytes(z)}, 0)" : "0";
+        bool int8 = IntMatMulPlan.Int8(n, 0, 3);
+        string pack = $"((byte*)({mult} + {p.N}))";
         for (int i = 0; i < p.AOff.Length; i++)
         {
-            e.W.Line($"IntegerGemm.Run<{QuantOps.QType(n, a.Elem)}, {QuantOps.QType(n, b.Elem)}>({e.Bytes(a)} + {p.AOff[i] * ea}, {e.Bytes(b)} + {p.BOff[i] * eb}, {QuantOps.BytesOrNull(e, n.In(2))}, false, {QuantOps.BytesOrNull(e, n.In(5))}, {Lit.B(n.In(5) is { } zb && zb.Shape.Count > 1)}, {acc}, m: {p.M}, n: {p.N}, k: {p.K});");
+            if (int8)
+                IntMatMulPlan.EmitInt8(n, e, 0, 3, p, i, n.In(2), false, n.In(5), n.In(5) is { } zb8 && zb8.Shape.Count > 1, acc, pack);
+            else
+                e.W.Line($"IntegerGemm.Run<{QuantOps.QType(n, a.Elem)}, {QuantOps.QType(n, b.Elem)}>({e.Bytes(a)} + {p.AOff[i] * ea}, {e.Bytes(b)} + {p.BOff[i] * eb}, {QuantOps.BytesOrNull(e, n.In(2))}, false, {QuantOps.BytesOrNull(e, n.In(5))}, {Lit.B(n.In(5) is { } zb && zb.Shape.Count > 1)}, {acc}, m: {p.M}, n: {p.N}, k: {p.K});");
             e.W.Line($"IntegerGemm.Requantize<{QuantOps.QType(n, y.Elem)}>({acc}, {mult}, {Lit.B(bCol)}, {yzp}, {e.Bytes(y)} + {(long)i * p.M * p.N * ey}, m: {p.M}, n: {p.N});");
         }
     }
@@ -294,7 +341,7 @@ public sealed class ConvIntegerOp : OpDef
     internal static (ConvGeometry G, int[] X, int[] W) Geometry(Node n, int xIndex, int wIndex)
     {
         var xs = InShape(n, xIndex);
-        var ws = InShape(n, wIndex);
+        var ws = IntWeightPacking.WeightShape(n, wIndex);
         if (xs.Rank != 4) throw Error(n, Codes.UnsupportedOp, $"only 2-D integer convolution is supported, input is {xs}");
         var ks = n.Ints("kernel_shape");
         int[] kernel = ks is { Length: > 0 } ? ks.Select(k => (int)k).ToArray() : [(int)ws[2].Value, (int)ws[3].Value];
@@ -304,16 +351,33 @@ public sealed class ConvIntegerOp : OpDef
     public override void Infer(Node n)
     {
         QuantOps.QType(n, Input(n, 0).Elem);
-        QuantOps.QType(n, Input(n, 1).Elem);
+        QuantOps.QType(n, IntWeightPacking.WeightType(n, 1));
         var (g, x, w) = Geometry(n, 0, 1);
         Set(n, 0, ElementType.Int32, new Shape([x[0], w[0], g.Out[0], g.Out[1]]));
     }
 
-    public override void Select(Node n) => n.Kernel = "IntegerGemm.Conv2D";
+    public override void Select(Node n)
+    {
+        n.ScratchBytes = Int8Scratch(n, 0, 1);
+        n.Kernel = n.Facts.ContainsKey(IntWeightPacking.PackedFact) ? "Int8Conv.Run[packed]" : "IntegerGemm.Conv2D";
+    }
 
-    internal static string Call(Node n, EmitContext e, Value x, Value w, Value? xz, Value? wz, string y)
+    /// <summary>Scratch bytes of the SIMD int8 convolution when the weights were packed (else 0: the scalar reference needs none).</summary>
+    internal static long Int8Scratch(Node n, int xIndex, int wIndex)
+    {
+        if (!n.Facts.ContainsKey(IntWeightPacking.PackedFact)) return 0;
+        var (g, _, ws) = Geometry(n, xIndex, wIndex);
+        return Int8Conv.ScratchBytes(ws[0], ws[1], g.Kernel[0], g.Kernel[1], g.Out[0], g.Out[1], (int)n.Int("group", 1));
+    }
+
+    /// <summary>The convolution call writing int32 NCHW into <paramref name="y"/>; <paramref name="scratch"/> (bytes) serves the packed int8 path.</summary>
+    internal static string Call(Node n, EmitContext e, Value x, Value w, Value? xz, Value? wz, string y, string scratch)
     {
         var (g, xs, ws) = Geometry(n, n.Inputs.IndexOf(x), n.Inputs.IndexOf(w));
+        if (n.Facts.ContainsKey(IntWeightPacking.PackedFact))
+            return $"Int8Conv.Run({e.Bytes(x)}, xSigned: {Lit.B(x.Elem == ElementType.Int8)}, {QuantOps.BytesOrNull(e, xz)}, {e.Bytes(w)}, wUnsigned: {Lit.B(IntWeightPacking.WeightType(n, n.Inputs.IndexOf(w)) == ElementType.UInt8)}, {QuantOps.BytesOrNull(e, wz)}, {Lit.B(wz != null && wz.Shape.Count > 1)}, {y}, {scratch},\n" +
+                $"    n: {xs[0]}, c: {xs[1]}, h: {xs[2]}, wIn: {xs[3]}, m: {ws[0]}, kh: {g.Kernel[0]}, kw: {g.Kernel[1]}, oh: {g.Out[0]}, ow: {g.Out[1]},\n" +
+                $"    strideH: {g.Strides[0]}, strideW: {g.Strides[1]}, padTop: {g.PadsBegin[0]}, padLeft: {g.PadsBegin[1]}, dilH: {g.Dilations[0]}, dilW: {g.Dilations[1]}, group: {n.Int("group", 1)});";
         return $"IntegerGemm.Conv2D<{QuantOps.QType(n, x.Elem)}, {QuantOps.QType(n, w.Elem)}>({e.Bytes(x)}, {e.Bytes(w)}, {QuantOps.BytesOrNull(e, xz)}, {QuantOps.BytesOrNull(e, wz)}, {Lit.B(wz != null && wz.Shape.Count > 1)}, {y},\n" +
             $"    n: {xs[0]}, c: {xs[1]}, h: {xs[2]}, wIn: {xs[3]}, m: {ws[0]}, kh: {g.Kernel[0]}, kw: {g.Kernel[1]}, oh: {g.Out[0]}, ow: {g.Out[1]},\n" +
             $"    strideH: {g.Strides[0]}, strideW: {g.Strides[1]}, padTop: {g.PadsBegin[0]}, padLeft: {g.PadsBegin[1]}, dilH: {g.Dilations[0]}, dilW: {g.Dilations[1]}, group: {n.Int("group", 1)});";
@@ -321,7 +385,7 @@ public sealed class ConvIntegerOp : OpDef
 
     public override void Emit(Node n, EmitContext e)
     {
-        foreach (var line in Call(n, e, n.Inputs[0]!, n.Inputs[1]!, n.In(2), n.In(3), e.P(n.Outputs[0])).Split('\n')) e.W.Line(line);
+        foreach (var line in Call(n, e, n.Inputs[0]!, n.Inputs[1]!, n.In(2), n.In(3), e.P(n.Outputs[0]), EmitContext.Scratch(n, "byte")).Split('\n')) e.W.Line(line);
     }
 }
 
@@ -333,7 +397,7 @@ public sealed class QLinearConvOp : OpDef
     public override void Infer(Node n)
     {
         QuantOps.QType(n, Input(n, 0).Elem);
-        QuantOps.QType(n, Input(n, 3).Elem);
+        QuantOps.QType(n, IntWeightPacking.WeightType(n, 3));
         var yt = Input(n, 7).Elem;
         var (g, x, w) = ConvIntegerOp.Geometry(n, 0, 3);
         Set(n, 0, yt, new Shape([x[0], w[0], g.Out[0], g.Out[1]]));
@@ -342,8 +406,8 @@ public sealed class QLinearConvOp : OpDef
     public override void Select(Node n)
     {
         var y = n.Outputs[0].Shape.ToLongs();
-        n.ScratchBytes = y.Aggregate(1L, (a, b) => a * b) * 4 + y[1] * 4;
-        n.Kernel = "IntegerGemm.Conv2D+Requantize";
+        n.ScratchBytes = y.Aggregate(1L, (a, b) => a * b) * 4 + y[1] * 4 + ConvIntegerOp.Int8Scratch(n, 0, 3);
+        n.Kernel = (n.Facts.ContainsKey(IntWeightPacking.PackedFact) ? "Int8Conv.Run[packed]" : "IntegerGemm.Conv2D") + "+Requantize";
     }
 
     public override void Emit(Node n, EmitContext e)
@@ -353,7 +417,7 @@ public sealed class QLinearConvOp : OpDef
         long spatial = ys[2] * ys[3];
         string acc = $"({EmitContext.Scratch(n, "int")})";
         string mult = $"((float*)({acc} + {ys.Aggregate(1L, (a, b) => a * b)}))";
-        foreach (var line in ConvIntegerOp.Call(n, e, n.Inputs[0]!, n.Inputs[3]!, n.In(2), n.In(5), acc).Split('\n')) e.W.Line(line);
+        foreach (var line in ConvIntegerOp.Call(n, e, n.Inputs[0]!, n.Inputs[3]!, n.In(2), n.In(5), acc, $"((byte*)({mult} + {ys[1]}))").Split('\n')) e.W.Line(line);
         var ws = n.Inputs[4]!;
         bool perChannel = ws.Shape.Count > 1;
         string wsi = ws.Elem == ElementType.Float ? $"{e.P(ws)}[{(perChannel ? "c" : "0")}]" : $"(float){e.P(ws)}[{(perChannel ? "c" : "0")}]";
