@@ -217,10 +217,10 @@ public static unsafe class BlockQuant
         MatVecQ8_0Q8(w, xq, xd, y, n, rowStart, rowEnd, BlockQuantGemm.BestPath);
 
     /// <summary><see cref="MatVecQ8_0Q8(byte*, sbyte*, float*, float*, int, int, int)"/> on a chosen x86 path (tests run each); arm64 uses sdot.</summary>
-    public static void MatVecQ8_0Q8(byte* w, sbyte* xq, float* xd, float* y, int n, int rowStart, int rowEnd, Int8Path path)
+    public static void MatVecQ8_0Q8(byte* w, sbyte* xq, float* xd, float* y, int n, int rowStart, int rowEnd, BlockInt8Path path)
     {
         int nb = n / 32;
-        if (path == Int8Path.AvxVnni && AvxVnni.IsSupported && Avx2.IsSupported && Fma.IsSupported)
+        if (path == BlockInt8Path.AvxVnni && AvxVnni.IsSupported && Avx2.IsSupported && Fma.IsSupported)
         {
             // vpdpbusd on |w| (unsigned) and x with w's sign: one instruction per block for the int32 partial sums
             float* table = HalfTable;
@@ -251,7 +251,7 @@ public static unsafe class BlockQuant
             }
             return;
         }
-        if (path != Int8Path.Scalar && Avx2.IsSupported && Fma.IsSupported)
+        if (path != BlockInt8Path.Scalar && Avx2.IsSupported && Fma.IsSupported)
         {
             var ones = Vector256.Create((short)1);
             float* table = HalfTable;
@@ -282,7 +282,7 @@ public static unsafe class BlockQuant
             }
             return;
         }
-        if (path != Int8Path.Scalar && Dp.IsSupported)
+        if (path != BlockInt8Path.Scalar && Dp.IsSupported)
         {
             for (int i = rowStart; i < rowEnd; i++)
             {
@@ -299,7 +299,7 @@ public static unsafe class BlockQuant
             }
             return;
         }
-        if (path != Int8Path.Scalar && AdvSimd.IsSupported)
+        if (path != BlockInt8Path.Scalar && AdvSimd.IsSupported)
         {
             // armv8.0 without the dot-product extension: smull/smull2 to int16 products, sadalp into int32 lanes (exact).
             for (int i = rowStart; i < rowEnd; i++)
@@ -345,10 +345,10 @@ public static unsafe class BlockQuant
         MatVecQ4_0Q8(w, xq, xd, y, n, rowStart, rowEnd, BlockQuantGemm.BestPath);
 
     /// <summary><see cref="MatVecQ4_0Q8(byte*, sbyte*, float*, float*, int, int, int)"/> on a chosen x86 path (tests run each); arm64 uses sdot.</summary>
-    public static void MatVecQ4_0Q8(byte* w, sbyte* xq, float* xd, float* y, int n, int rowStart, int rowEnd, Int8Path path)
+    public static void MatVecQ4_0Q8(byte* w, sbyte* xq, float* xd, float* y, int n, int rowStart, int rowEnd, BlockInt8Path path)
     {
         int nb = n / 32;
-        if (path == Int8Path.AvxVnni && AvxVnni.IsSupported && Avx2.IsSupported && Fma.IsSupported)
+        if (path == BlockInt8Path.AvxVnni && AvxVnni.IsSupported && Avx2.IsSupported && Fma.IsSupported)
         {
             // vpdpbusd straight on the unsigned nibbles and signed x, accumulating onto the block's -8·Σx: Σ(q-8)·x = Σq·x - 8·Σx
             var mask = Vector256.Create((byte)0x0F);
@@ -396,7 +396,7 @@ public static unsafe class BlockQuant
             }
             return;
         }
-        if (path != Int8Path.Scalar && Avx2.IsSupported && Fma.IsSupported)
+        if (path != BlockInt8Path.Scalar && Avx2.IsSupported && Fma.IsSupported)
         {
             // Unsigned nibbles (0..15) go straight into vpmaddubsw against signed x; Σ(q-8)·x = Σq·x - 8·Σx, and the 8·Σx of
             // each block was stored (negated) by QuantizeActivations after the int8 values, shaped as a vector to add.
@@ -458,7 +458,7 @@ public static unsafe class BlockQuant
             }
             return;
         }
-        if (path != Int8Path.Scalar && Dp.IsSupported)
+        if (path != BlockInt8Path.Scalar && Dp.IsSupported)
         {
             var mask = Vector128.Create((byte)0x0F);
             var eight = Vector128.Create((sbyte)8);
@@ -479,7 +479,7 @@ public static unsafe class BlockQuant
             }
             return;
         }
-        if (path != Int8Path.Scalar && AdvSimd.IsSupported)
+        if (path != BlockInt8Path.Scalar && AdvSimd.IsSupported)
         {
             var mask = Vector128.Create((byte)0x0F);
             var eight = Vector128.Create((sbyte)8);

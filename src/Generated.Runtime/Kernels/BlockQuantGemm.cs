@@ -5,7 +5,7 @@ using System.Runtime.Intrinsics.X86;
 namespace Llmaot.Runtime.Kernels;
 
 /// <summary>Which integer dot-product instructions a block-quantized matrix product uses.</summary>
-public enum Int8Path
+public enum BlockInt8Path
 {
     /// <summary>Scalar reference (exact int32 block sums).</summary>
     Scalar,
@@ -24,10 +24,10 @@ public enum Int8Path
 public static unsafe class BlockQuantGemm
 {
     /// <summary>The fastest path this machine (and this binary's ISA) supports.</summary>
-    public static Int8Path BestPath =>
-        AvxVnni.IsSupported && Avx2.IsSupported && Fma.IsSupported ? Int8Path.AvxVnni
-        : Avx2.IsSupported && Fma.IsSupported ? Int8Path.Avx2
-        : Int8Path.Scalar;
+    public static BlockInt8Path BestPath =>
+        AvxVnni.IsSupported && Avx2.IsSupported && Fma.IsSupported ? BlockInt8Path.AvxVnni
+        : Avx2.IsSupported && Fma.IsSupported ? BlockInt8Path.Avx2
+        : BlockInt8Path.Scalar;
 
     /// <summary>Quantizes X [tokens, n] (n a multiple of 32) to int8 blocks: xq [tokens, n], scales xd [tokens, n/32].</summary>
     public static void QuantizeRows(float* x, sbyte* xq, float* xd, int tokens, int n)
@@ -43,20 +43,20 @@ public static unsafe class BlockQuantGemm
         MatMul(format, w, xq, xd, tokens, n, y, ldy, rowStart, rowEnd, BestPath);
 
     /// <summary><see cref="MatMul(WeightFormat, byte*, sbyte*, float*, int, int, float*, int, int, int)"/> on a chosen path (tests run each).</summary>
-    public static void MatMul(WeightFormat format, byte* w, sbyte* xq, float* xd, int tokens, int n, float* y, int ldy, int rowStart, int rowEnd, Int8Path path)
+    public static void MatMul(WeightFormat format, byte* w, sbyte* xq, float* xd, int tokens, int n, float* y, int ldy, int rowStart, int rowEnd, BlockInt8Path path)
     {
         bool q8 = format == WeightFormat.Q8_0;
         switch (path)
         {
-            case Int8Path.AvxVnni when AvxVnni.IsSupported && Avx2.IsSupported && Fma.IsSupported:
+            case BlockInt8Path.AvxVnni when AvxVnni.IsSupported && Avx2.IsSupported && Fma.IsSupported:
                 if (q8) Run<Q8Blocks, VnniDot>(w, xq, xd, tokens, n, y, ldy, rowStart, rowEnd);
                 else Run<Q4Blocks, VnniDot>(w, xq, xd, tokens, n, y, ldy, rowStart, rowEnd);
                 return;
-            case Int8Path.Avx2 when Avx2.IsSupported && Fma.IsSupported:
+            case BlockInt8Path.Avx2 when Avx2.IsSupported && Fma.IsSupported:
                 if (q8) Run<Q8Blocks, Avx2Dot>(w, xq, xd, tokens, n, y, ldy, rowStart, rowEnd);
                 else Run<Q4Blocks, Avx2Dot>(w, xq, xd, tokens, n, y, ldy, rowStart, rowEnd);
                 return;
-            case Int8Path.Scalar:
+            case BlockInt8Path.Scalar:
                 MatMulScalar(format, w, xq, xd, tokens, n, y, ldy, rowStart, rowEnd);
                 return;
             default:

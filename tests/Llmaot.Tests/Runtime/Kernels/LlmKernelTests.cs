@@ -22,11 +22,11 @@ public unsafe class LlmKernelTests
                 yield return new object[] { p.ToString(), q8, n, rows };
     }
 
-    private static List<Int8Path> SupportedPaths()
+    private static List<BlockInt8Path> SupportedPaths()
     {
-        var paths = new List<Int8Path> { Int8Path.Scalar };
-        if (Avx2.IsSupported && Fma.IsSupported) paths.Add(Int8Path.Avx2);
-        if (AvxVnni.IsSupported && Avx2.IsSupported && Fma.IsSupported) paths.Add(Int8Path.AvxVnni);
+        var paths = new List<BlockInt8Path> { BlockInt8Path.Scalar };
+        if (Avx2.IsSupported && Fma.IsSupported) paths.Add(BlockInt8Path.Avx2);
+        if (AvxVnni.IsSupported && Avx2.IsSupported && Fma.IsSupported) paths.Add(BlockInt8Path.AvxVnni);
         return paths;
     }
 
@@ -34,7 +34,7 @@ public unsafe class LlmKernelTests
     [MemberData(nameof(SupportedDecodePaths))]
     public void Int8_activation_dot_products_match_the_float_path_and_the_scalar_reference(string path, bool q8, int n, int rows)
     {
-        var p = Enum.Parse<Int8Path>(path);
+        var p = Enum.Parse<BlockInt8Path>(path);
         var wf = Randn(rows * n, 1, 0.02f);
         var x = Randn(n, 2);
         int blockBytes = q8 ? 34 : 18;
@@ -85,7 +85,7 @@ public unsafe class LlmKernelTests
     [MemberData(nameof(SupportedInt8Paths))]
     public void Int8_prompt_gemm_matches_the_decode_products_and_the_float_path(string path, bool q8, int tokens, int n, int rows)
     {
-        var p = Enum.Parse<Int8Path>(path);
+        var p = Enum.Parse<BlockInt8Path>(path);
         var wf = Randn(rows * n, 11, 0.02f);
         var x = Randn(tokens * n, 12);
         var w = new byte[rows * n / 32 * (q8 ? 34 : 18)];
