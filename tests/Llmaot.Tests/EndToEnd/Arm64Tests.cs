@@ -168,4 +168,61 @@ public class Arm64Tests
         }
         Assert.True(texts[0] == texts[1], $"AdvSimd path:\n{texts[0]}\nDp path:\n{texts[1]}");
     }
+
+    /// <summary>
+    /// The ONNX int8 kernels on both arm64 paths: DynamicQuantizeMatMul (Int8Gemm, weights packed per call), a u8 QDQ Conv
+    /// (Int8Conv through the fused QLinearConv) and cnn_mnist built with `--quantize int8` (ConvInt8). Each is built once for
+    /// armv8-a and run under qemu on cortex-a53 (Dp false: the AdvSimd widening path) and on "max" (Dp true: sdot); every output
+    /// must match ONNX Runtime on x64 (the quantized graphs) or the same quantized model compiled in process on x64 (cnn_mnist),
+    /// within 1e-4. Integer sums are exact on every path, so only float rounding of the epilogues differs.
+    /// </summary>
+    [Theory]
+    [InlineData("models/onnx-quant/dynamic_quantize_matmul_int8_bias.onnx", null)]
+    [InlineData("models/onnx-quant/conv_qdq_u8u8.onnx", null)]
+    [InlineData("models/onnx/cnn_mnist_pytorch.onnx", "int8")]
+    public void Int8_kernels_match_on_the_AdvSimd_and_Dp_paths_under_qemu(string relative, string? quantize)
+    {
+        string model = SharedData.File(relative);
+        string dir = SharedData.TempDir("arm64-int8");
+        var co = new CompileOptions { Quantize = quantize };
+        co.Dims["M"] = 5;
+        co.Dims["batch_size"] = 1;
+        string[] extra = quantize != null ? ["--quantize", quantize] : ["--dim", "M=5", "--dim", "batch_size=1"];
+        string exe = BuildArm64(model, "q", "armv8-a", dir, extra);
+
+        // Reference on x64: ONNX Runtime for the quantized graphs; for --quantize the same quantized model in process.
+        var g = global::Llmaot.Compiler.Compile(model, co, new EmitOptions { ClassName = "Q", Name = "q" });
+        using var loaded = InMemoryCompiler.Compile([g]);
+        using var x64 = loaded.Create("Llmaot.Generated.Q");
+        var feed = Verifier.RandomInputs(x64.Info, 42);
+        Dictionary<string, HostTensor> expected;
+        if (quantize == null)
+        {
+            using var ort = new OrtOracle(model);
+            expected = ort.Run(feed);
+        }
+        else expected = Verifier.Run(x64, feed);
+
+        var args = new List<string>();
+        foreach (var (name, t) in feed)
+        {
+            string f = Path.Combine(dir, "in-" + name + ".npy");
+            t.WriteNpy(f);
+            args.AddRange(["--input", $"{name}={f}"]);
+        }
+        foreach (var (cpu, dp) in new[] { ("cortex-a53", false), ("max", true) })
+        {
+            Assert.True(dp == Info(exe, cpu).GetProperty("isa").GetProperty("Dp").GetBoolean(), $"qemu -cpu {cpu}: Dp.IsSupported should be {dp}");
+            string outDir = Path.Combine(dir, "out-" + cpu);
+            var (rc, ro, re) = RunArm64(exe, cpu, [.. args, "--output-dir", outDir]);
+            Assert.True(rc == 0, ro + re);
+            Assert.NotEmpty(expected);
+            foreach (var (name, want) in expected)
+            {
+                var got = HostTensor.ReadFile(Path.Combine(outDir, HostTensor.SafeFileName(name) + ".npy"));
+                var c = Verifier.Compare(name, got, want, 1e-4, 1e-4);
+                Assert.True(c.Pass, $"{Path.GetFileName(model)} on qemu -cpu {cpu} ({(dp ? "Dp sdot" : "AdvSimd")} path): output '{name}' differs by {c.MaxAbs:G4} {c.Problem}");
+            }
+        }
+    }
 }
