@@ -252,7 +252,8 @@ public static unsafe class ConvInt8
         float* packed = (float*)scratch;
         long per = ConvPointwise.PackedWeightFloats(m, c);
         new Span<float>(packed, (int)(16 * per)).Clear();
-        double* gw = stackalloc double[12];
+        double* g = stackalloc double[9];
+        double* tile = stackalloc double[16];
         for (int o = 0; o < m; o++)
         {
             float s = wScale[o];
@@ -260,22 +261,9 @@ public static unsafe class ConvInt8
             for (int ci = 0; ci < c; ci++, slot += ConvPointwise.OcBlock)
             {
                 sbyte* q = w + ((long)o * c + ci) * 9;
-                for (int k = 0; k < 3; k++)
-                {
-                    double g0 = q[k] * s, g1 = q[3 + k] * s, g2 = q[6 + k] * s;
-                    gw[k] = g0;
-                    gw[3 + k] = 0.5 * (g0 + g1 + g2);
-                    gw[6 + k] = 0.5 * (g0 - g1 + g2);
-                    gw[9 + k] = g2;
-                }
-                for (int i = 0; i < 4; i++)
-                {
-                    double h0 = gw[3 * i], h1 = gw[3 * i + 1], h2 = gw[3 * i + 2];
-                    packed[(4 * i + 0) * per + slot] = (float)h0;
-                    packed[(4 * i + 1) * per + slot] = (float)(0.5 * (h0 + h1 + h2));
-                    packed[(4 * i + 2) * per + slot] = (float)(0.5 * (h0 - h1 + h2));
-                    packed[(4 * i + 3) * per + slot] = (float)h2;
-                }
+                for (int k = 0; k < 9; k++) g[k] = q[k] * s;
+                ConvWinograd.FilterTile(g, tile);
+                for (int xi = 0; xi < 16; xi++) packed[xi * per + slot] = (float)tile[xi];
             }
         }
         ConvWinograd.Run(x, packed, bias, y, n, c, h, wIn, m, oh, ow, padTop, padLeft, (float*)(scratch + Align64(16 * per * 4)), epi);

@@ -25,30 +25,42 @@ public static unsafe class ConvWinograd
         long per = ConvPointwise.PackedWeightFloats(m, c);
         var u = new float[16][];
         for (int xi = 0; xi < 16; xi++) u[xi] = new float[m * c];
-        Span<double> gw = stackalloc double[12];
+        double* g = stackalloc double[9];
+        double* tile = stackalloc double[16];
         for (int o = 0; o < m; o++)
             for (int ci = 0; ci < c; ci++)
             {
                 int b = (o * c + ci) * 9;
-                // G g: 4x3 (rows of G: [1,0,0], [.5,.5,.5], [.5,-.5,.5], [0,0,1]).
-                for (int k = 0; k < 3; k++)
-                {
-                    double g0 = w[b + k], g1 = w[b + 3 + k], g2 = w[b + 6 + k];
-                    gw[k] = g0;
-                    gw[3 + k] = 0.5 * (g0 + g1 + g2);
-                    gw[6 + k] = 0.5 * (g0 - g1 + g2);
-                    gw[9 + k] = g2;
-                }
-                for (int i = 0; i < 4; i++)
-                {
-                    double h0 = gw[3 * i], h1 = gw[3 * i + 1], h2 = gw[3 * i + 2];
-                    u[4 * i + 0][o * c + ci] = (float)h0;
-                    u[4 * i + 1][o * c + ci] = (float)(0.5 * (h0 + h1 + h2));
-                    u[4 * i + 2][o * c + ci] = (float)(0.5 * (h0 - h1 + h2));
-                    u[4 * i + 3][o * c + ci] = (float)h2;
-                }
+                for (int k = 0; k < 9; k++) g[k] = w[b + k];
+                FilterTile(g, tile);
+                for (int xi = 0; xi < 16; xi++) u[xi][o * c + ci] = (float)tile[xi];
             }
         for (int xi = 0; xi < 16; xi++) ConvPointwise.PackWeights(u[xi], dst.Slice((int)(xi * per), (int)per), m, c);
+    }
+
+    /// <summary>
+    /// The 4x4 Winograd tile G g Gᵀ of one 3x3 filter g (row-major, 9 values), row-major into <paramref name="tile"/> (16),
+    /// in double. Rows of G: [1,0,0], [.5,.5,.5], [.5,-.5,.5], [0,0,1].
+    /// </summary>
+    internal static void FilterTile(double* g, double* tile)
+    {
+        double* gw = stackalloc double[12]; // G g: 4x3
+        for (int k = 0; k < 3; k++)
+        {
+            double g0 = g[k], g1 = g[3 + k], g2 = g[6 + k];
+            gw[k] = g0;
+            gw[3 + k] = 0.5 * (g0 + g1 + g2);
+            gw[6 + k] = 0.5 * (g0 - g1 + g2);
+            gw[9 + k] = g2;
+        }
+        for (int i = 0; i < 4; i++)
+        {
+            double h0 = gw[3 * i], h1 = gw[3 * i + 1], h2 = gw[3 * i + 2];
+            tile[4 * i + 0] = h0;
+            tile[4 * i + 1] = 0.5 * (h0 + h1 + h2);
+            tile[4 * i + 2] = 0.5 * (h0 - h1 + h2);
+            tile[4 * i + 3] = h2;
+        }
     }
 
     private static int TileCols(int ow) => ((ow + 1) / 2 + V - 1) / V * V;
