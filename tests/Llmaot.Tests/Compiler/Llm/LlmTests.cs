@@ -218,14 +218,22 @@ public unsafe class LlmTests
             // tile, first taken at 32 positions) is compiled before counting: the JIT may allocate, a token must not.
             m.Prefill(prompt, 0);
             for (int pos = 10; pos < 60; pos++) m.Forward(5, pos);
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            for (int rep = 0; rep < 5; rep++)
+            // Four windows of five prompts and 50 tokens each. An allocation in the generated code or the kernels happens on
+            // every call, so it shows in every window. Under the JIT (not in a NativeAOT binary) the runtime itself may
+            // allocate once on this thread while a hot method is recompiled (tier-up, on-stack replacement): CI saw one
+            // 7,216-byte window, never repeated in 400 stressed windows here. So at most one window may count bytes.
+            var windows = new long[4];
+            for (int wi = 0; wi < windows.Length; wi++)
             {
-                m.Prefill(prompt, 0);
-                for (int pos = 10; pos < 60; pos++) m.Forward(5, pos);
+                long before = GC.GetAllocatedBytesForCurrentThread();
+                for (int rep = 0; rep < 5; rep++)
+                {
+                    m.Prefill(prompt, 0);
+                    for (int pos = 10; pos < 60; pos++) m.Forward(5, pos);
+                }
+                windows[wi] = GC.GetAllocatedBytesForCurrentThread() - before;
             }
-            long after = GC.GetAllocatedBytesForCurrentThread();
-            Assert.Equal(0, after - before);
+            Assert.True(windows.Count(b => b != 0) <= 1, $"bytes allocated per window: {string.Join(", ", windows)} (a per-call allocation shows in every window)");
         }
     }
 
