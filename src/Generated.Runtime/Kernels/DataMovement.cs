@@ -251,26 +251,15 @@ public static unsafe class Broadcasting
     {
         int rank = shape.Length;
         if (rank == 0) { y[0] = x[0]; return; }
-        long total = 1;
-        foreach (var d in shape) total *= d;
-        Span<int> idx = stackalloc int[8];
-        idx.Clear();
-        long off = 0;
         int inner = shape[rank - 1], si = xStrides[rank - 1];
-        for (long o = 0; o < total; o += inner)
+        var rows = new BroadcastRows(shape, xStrides);
+        for (long o = 0; o < rows.Count; o++, rows.Next())
         {
-            T* py = y + o;
+            T* py = y + o * inner;
+            long off = rows.A;
             if (si == 1) Unsafe.CopyBlockUnaligned(py, x + off, (uint)(inner * sizeof(T)));
             else if (si == 0) new Span<T>(py, inner).Fill(x[off]);
             else for (int i = 0; i < inner; i++) py[i] = x[off + (long)i * si];
-            for (int d = rank - 2; d >= 0; d--)
-            {
-                idx[d]++;
-                off += xStrides[d];
-                if (idx[d] < shape[d]) break;
-                off -= (long)xStrides[d] * shape[d];
-                idx[d] = 0;
-            }
         }
     }
 }

@@ -167,29 +167,14 @@ public static unsafe class Elementwise
         if (rank == 0) { y[0] = TOp.Invoke(a[0], b[0]); return; }
         int inner = shape[rank - 1];
         int sa = aStrides[rank - 1], sb = bStrides[rank - 1];
-        long outer = 1;
-        for (int d = 0; d < rank - 1; d++) outer *= shape[d];
-        Span<int> idx = stackalloc int[8];
-        idx.Clear();
-        long oa = 0, ob = 0;
-        for (long o = 0; o < outer; o++)
+        var rows = new BroadcastRows(shape, aStrides, bStrides);
+        for (long o = 0; o < rows.Count; o++, rows.Next())
         {
-            T* pa = a + oa, pb = b + ob, py = y + o * inner;
+            T* pa = a + rows.A, pb = b + rows.B, py = y + o * inner;
             if (sa == 1 && sb == 1) Binary<TOp, T>(pa, pb, py, inner);
             else if (sa == 1 && sb == 0) BinaryScalarRight<TOp, T>(pa, *pb, py, inner);
             else if (sa == 0 && sb == 1) BinaryScalarLeft<TOp, T>(*pa, pb, py, inner);
             else for (int i = 0; i < inner; i++) py[i] = TOp.Invoke(pa[(long)i * sa], pb[(long)i * sb]);
-            // odometer over the outer dims
-            for (int d = rank - 2; d >= 0; d--)
-            {
-                idx[d]++;
-                oa += aStrides[d];
-                ob += bStrides[d];
-                if (idx[d] < shape[d]) break;
-                oa -= (long)aStrides[d] * shape[d];
-                ob -= (long)bStrides[d] * shape[d];
-                idx[d] = 0;
-            }
         }
     }
 
@@ -267,27 +252,13 @@ public static unsafe class Elementwise
         if (rank == 0) { y[0] = TOp.Invoke(a[0], b[0]); return; }
         int inner = shape[rank - 1];
         long sa = aStrides[rank - 1], sb = bStrides[rank - 1];
-        long outer = 1;
-        for (int d = 0; d < rank - 1; d++) outer *= shape[d];
-        Span<int> idx = stackalloc int[8];
-        idx.Clear();
-        long oa = 0, ob = 0;
-        for (long o = 0; o < outer; o++)
+        var rows = new BroadcastRows(shape, aStrides, bStrides);
+        for (long o = 0; o < rows.Count; o++, rows.Next())
         {
-            TA* pa = a + oa;
-            TB* pb = b + ob;
+            TA* pa = a + rows.A;
+            TB* pb = b + rows.B;
             TOut* py = y + o * inner;
             for (int i = 0; i < inner; i++) py[i] = TOp.Invoke(pa[i * sa], pb[i * sb]);
-            for (int d = rank - 2; d >= 0; d--)
-            {
-                idx[d]++;
-                oa += aStrides[d];
-                ob += bStrides[d];
-                if (idx[d] < shape[d]) break;
-                oa -= (long)aStrides[d] * shape[d];
-                ob -= (long)bStrides[d] * shape[d];
-                idx[d] = 0;
-            }
         }
     }
 
@@ -302,28 +273,12 @@ public static unsafe class Elementwise
         if (rank == 0) { y[0] = c[0] ? x[0] : z[0]; return; }
         int inner = shape[rank - 1];
         long sc = cStrides[rank - 1], sx = xStrides[rank - 1], sz = zStrides[rank - 1];
-        long outer = 1;
-        for (int d = 0; d < rank - 1; d++) outer *= shape[d];
-        Span<int> idx = stackalloc int[8];
-        idx.Clear();
-        long oc = 0, ox = 0, oz = 0;
-        for (long o = 0; o < outer; o++)
+        var rows = new BroadcastRows(shape, cStrides, xStrides, zStrides);
+        for (long o = 0; o < rows.Count; o++, rows.Next())
         {
-            bool* pc = c + oc;
-            T* px = x + ox, pz = z + oz, py = y + o * inner;
+            bool* pc = c + rows.A;
+            T* px = x + rows.B, pz = z + rows.C, py = y + o * inner;
             for (int i = 0; i < inner; i++) py[i] = pc[i * sc] ? px[i * sx] : pz[i * sz];
-            for (int d = rank - 2; d >= 0; d--)
-            {
-                idx[d]++;
-                oc += cStrides[d];
-                ox += xStrides[d];
-                oz += zStrides[d];
-                if (idx[d] < shape[d]) break;
-                oc -= (long)cStrides[d] * shape[d];
-                ox -= (long)xStrides[d] * shape[d];
-                oz -= (long)zStrides[d] * shape[d];
-                idx[d] = 0;
-            }
         }
     }
 

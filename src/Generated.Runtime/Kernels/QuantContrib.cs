@@ -68,26 +68,10 @@ public static unsafe class QLinearBinary
         }
         int inner = shape[rank - 1];
         long strideA = aStrides[rank - 1], strideB = bStrides[rank - 1];
-        long outer = 1;
-        for (int d = 0; d < rank - 1; d++) outer *= shape[d];
-        Span<int> idx = stackalloc int[8];
-        idx.Clear();
-        long oa = 0, ob = 0;
-        for (long o = 0; o < outer; o++)
-        {
+        var rows = new BroadcastRows(shape, aStrides, bStrides);
+        for (long o = 0; o < rows.Count; o++, rows.Next())
             for (int i = 0; i < inner; i++)
-                TQ.Store(y, o * inner + i, One(mul, TQ.Load(a, oa + i * strideA), sa, za, TQ.Load(b, ob + i * strideB), sb, zb, sc, zc, TQ.Min, TQ.Max));
-            for (int d = rank - 2; d >= 0; d--)
-            {
-                idx[d]++;
-                oa += aStrides[d];
-                ob += bStrides[d];
-                if (idx[d] < shape[d]) break;
-                oa -= (long)aStrides[d] * shape[d];
-                ob -= (long)bStrides[d] * shape[d];
-                idx[d] = 0;
-            }
-        }
+                TQ.Store(y, o * inner + i, One(mul, TQ.Load(a, rows.A + i * strideA), sa, za, TQ.Load(b, rows.B + i * strideB), sb, zb, sc, zc, TQ.Min, TQ.Max));
     }
 
     private static int One(bool mul, int a, float sa, int za, int b, float sb, int zb, float sc, int zc, int min, int max)
