@@ -155,6 +155,14 @@ public class NativeAotTests
         using var doc = System.Text.Json.JsonDocument.Parse(stats.Trim().Split('\n').Last());
         Assert.Equal(256, doc.RootElement.GetProperty("generated_tokens").GetInt32());
         Assert.True(doc.RootElement.GetProperty("decode_tok_s").GetDouble() > 0);
+        // No heap allocation while decoding, on any thread: exact here, since a NativeAOT binary has no JIT allocating on the
+        // side. The sampling run on two threads lets the worker park and wake between tokens (the path that once allocated).
+        Assert.Equal(0, doc.RootElement.GetProperty("decode_alloc_bytes").GetInt64());
+        var (src, _, sstats) = Exec(exe, outDir, "-p", "Once upon a time", "--temp", "0.8", "--top-p", "0.9", "--repeat-penalty", "1.1", "--seed", "7", "-n", "255", "--threads", "2");
+        Assert.Equal(0, src);
+        using var sdoc = System.Text.Json.JsonDocument.Parse(sstats.Trim().Split('\n').Last());
+        Assert.True(sdoc.RootElement.GetProperty("generated_tokens").GetInt32() > 0);
+        Assert.Equal(0, sdoc.RootElement.GetProperty("decode_alloc_bytes").GetInt64());
     }
 
     private static (int Code, string Out, string Err) ExecWithInput(string file, string workDir, string stdin, params string[] args)

@@ -1,0 +1,51 @@
+using Llmaot.Runtime.Kernels;
+
+namespace Llmaot.Tests.Runtime.Kernels;
+
+/// <summary>The fork-join pool of the language models: every chunk runs once, parking and waking neither hang nor allocate.</summary>
+public unsafe class WorkerPoolTests
+{
+    private static void Count(void* args, int chunk, int chunks, int thread) => Interlocked.Increment(ref ((int*)args)[chunk]);
+
+    [Fact]
+    public void Pools_of_two_to_four_threads_start_run_every_chunk_and_stop_without_hanging()
+    {
+        var work = Task.Run(() =>
+        {
+            for (int iter = 0; iter < 40; iter++)
+            {
+                using var pool = new WorkerPool(2 + iter % 3);
+                var hits = new int[13];
+                fixed (int* h = hits)
+                    for (int rep = 0; rep < 3; rep++)
+                    {
+                        if (iter % 4 == rep) Thread.Sleep(3); // let the workers park, so the next job wakes them
+                        pool.Run(&Count, h, hits.Length);
+                    }
+                Assert.All(hits, c => Assert.Equal(3, c));
+            }
+        });
+        Assert.True(work.Wait(TimeSpan.FromMinutes(2)), "a worker pool hung while starting, running or stopping");
+        work.GetAwaiter().GetResult();
+    }
+
+    [Fact]
+    public void Waking_parked_workers_does_not_allocate_on_the_calling_thread()
+    {
+        using var pool = new WorkerPool(2);
+        var hits = new int[8];
+        fixed (int* h = hits)
+        {
+            pool.Run(&Count, h, hits.Length); // compiles Run and the job
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int rep = 0; rep < 5; rep++)
+            {
+                Thread.Sleep(5); // longer than the workers' spin: they park on the monitor
+                pool.Run(&Count, h, hits.Length);
+            }
+            long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            Assert.Equal(0, allocated);
+        }
+        Assert.All(hits, c => Assert.Equal(6, c));
+    }
+}
