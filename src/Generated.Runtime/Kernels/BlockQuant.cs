@@ -220,6 +220,9 @@ public static unsafe class BlockQuant
     public static void MatVecQ8_0Q8(byte* w, sbyte* xq, float* xd, float* y, int n, int rowStart, int rowEnd, BlockInt8Path path)
     {
         int nb = n / 32;
+        // Q8_0 has no 512-bit kernel (it reads 34 bytes per block and is bound by memory bandwidth, not by the dot products):
+        // the AVX-512 path runs the 256-bit vpdpbusd one where the machine has it.
+        if (path == BlockInt8Path.Avx512) path = AvxVnni.IsSupported ? BlockInt8Path.AvxVnni : BlockInt8Path.Avx2;
         if (path == BlockInt8Path.AvxVnni && AvxVnni.IsSupported && Avx2.IsSupported && Fma.IsSupported)
         {
             // vpdpbusd on |w| (unsigned) and x with w's sign: one instruction per block for the int32 partial sums
