@@ -353,7 +353,8 @@ public static unsafe class BlockQuant
         int nb = n / 32;
         if (path == BlockInt8Path.Avx512 && Avx512BW.IsSupported && Avx2.IsSupported && Fma.IsSupported)
         {
-            MatVecQ4_0Q8Avx512(w, xq, xd, y, n, rowStart, rowEnd);
+            if (Gfni.V512.IsSupported) MatVecQ4_0Q8Avx512<GfniNibbles>(w, xq, xd, y, n, rowStart, rowEnd);
+            else MatVecQ4_0Q8Avx512<ShiftNibbles>(w, xq, xd, y, n, rowStart, rowEnd);
             return;
         }
         if (path == BlockInt8Path.AvxVnni && AvxVnni.IsSupported && Avx2.IsSupported && Fma.IsSupported)
@@ -513,27 +514,28 @@ public static unsafe class BlockQuant
     /// <summary>
     /// The <see cref="BlockInt8Path.Avx512"/> path of <see cref="MatVecQ4_0Q8(byte*, sbyte*, float*, float*, int, int, int)"/>: eight
     /// blocks (144 bytes) per step, read as four 64-byte loads at +0, +8, +72, +80 (never past the eight blocks). vpermw places a
-    /// block's 16 nibble bytes twice in a 256-bit half, vpsrlvw shifts the second copy by 4, and 0x0F leaves the unsigned nibbles
-    /// in x's order: two blocks per vector for vpmaddubsw + vpmaddwd, plus the stored -8·Σx. The eight fp16 scales are picked by
+    /// block's 16 nibble bytes twice in a 256-bit half; <typeparamref name="TNibbles"/> keeps the low nibbles of the first copy and
+    /// the high nibbles of the second (one GFNI affine transform, else vpsrlvw + and), which leaves the unsigned nibbles in x's
+    /// order: two blocks per vector for vpmaddubsw + vpmaddwd, plus the stored -8·Σx. The eight fp16 scales are picked by
     /// one vpermi2w into eight int32 lanes and widened together (the <see cref="HalfToFloat"/> bit trick, exact), multiplied by
     /// x's eight scales, then spread over each block's eight lanes (vpermps). Then one four-block step if four are left, and
     /// 256-bit steps for the last n/32 mod 4 blocks.
     /// </summary>
-    private static void MatVecQ4_0Q8Avx512(byte* w, sbyte* xq, float* xd, float* y, int n, int rowStart, int rowEnd)
+    internal static void MatVecQ4_0Q8Avx512<TNibbles>(byte* w, sbyte* xq, float* xd, float* y, int n, int rowStart, int rowEnd)
+        where TNibbles : struct, INibbles
     {
         int nb = n / 32;
         var sums = (int*)(xq + n);
         // words of a 64-byte load at a block holding blocks 0 and 1's nibbles, each twice; of one at +8, blocks 2 and 3's
         var pick01 = Vector512.Create((ushort)1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15, 16, 17, 10, 11, 12, 13, 14, 15, 16, 17);
         var pick23 = Vector512.Create((ushort)15, 16, 17, 18, 19, 20, 21, 22, 15, 16, 17, 18, 19, 20, 21, 22, 24, 25, 26, 27, 28, 29, 30, 31, 24, 25, 26, 27, 28, 29, 30, 31);
-        var shifts = Vector512.Create((ushort)0, 0, 0, 0, 0, 0, 0, 0, 4, 4, 4, 4, 4, 4, 4, 4, 0, 0, 0, 0, 0, 0, 0, 0, 4, 4, 4, 4, 4, 4, 4, 4);
+        var unpack = TNibbles.Constant;
         // int32 lane j < 8 = block j's fp16 scale in both halves: word 9j of the loads at +0 (j < 4) and +72 (index 32 + 9(j-4))
         var pickScales8 = Vector512.Create((ushort)0, 0, 9, 9, 18, 18, 27, 27, 32, 32, 41, 41, 50, 50, 59, 59, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
         var spread01 = Vector512.Create(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
         var spread23 = Vector512.Create(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
         var spread45 = Vector512.Create(4, 4, 4, 4, 4, 4, 4, 4, 5, 5, 5, 5, 5, 5, 5, 5);
         var spread67 = Vector512.Create(6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 7, 7);
-        var mask = Vector512.Create((byte)0x0F);
         var ones = Vector512.Create((short)1);
         var signBit = Vector512.Create(0x80000000u);
         var halfScale = Vector512.Create(HalfScale);
@@ -551,10 +553,10 @@ public static unsafe class BlockQuant
                 var z2 = Vector512.Load((ushort*)(blk + 72));
                 var z3 = Vector512.Load((ushort*)(blk + 80));
                 var s = Scales8(Avx512BW.PermuteVar32x16x2(z0, pickScales8, z2).AsUInt32(), signBit, halfScale) * Vector256.Load(xd + b).ToVector512();
-                var w01 = Avx512BW.ShiftRightLogicalVariable(Avx512BW.PermuteVar32x16(z0, pick01), shifts).AsByte() & mask;
-                var w23 = Avx512BW.ShiftRightLogicalVariable(Avx512BW.PermuteVar32x16(z1, pick23), shifts).AsByte() & mask;
-                var w45 = Avx512BW.ShiftRightLogicalVariable(Avx512BW.PermuteVar32x16(z2, pick01), shifts).AsByte() & mask;
-                var w67 = Avx512BW.ShiftRightLogicalVariable(Avx512BW.PermuteVar32x16(z3, pick23), shifts).AsByte() & mask;
+                var w01 = TNibbles.Unpack(Avx512BW.PermuteVar32x16(z0, pick01), unpack);
+                var w23 = TNibbles.Unpack(Avx512BW.PermuteVar32x16(z1, pick23), unpack);
+                var w45 = TNibbles.Unpack(Avx512BW.PermuteVar32x16(z2, pick01), unpack);
+                var w67 = TNibbles.Unpack(Avx512BW.PermuteVar32x16(z3, pick23), unpack);
                 var p01 = Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(w01, Vector512.Load(xq + b * 32)), ones) + Vector512.Load(sums + b * 8);
                 var p23 = Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(w23, Vector512.Load(xq + b * 32 + 64)), ones) + Vector512.Load(sums + b * 8 + 16);
                 var p45 = Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(w45, Vector512.Load(xq + b * 32 + 128)), ones) + Vector512.Load(sums + b * 8 + 32);
@@ -571,8 +573,8 @@ public static unsafe class BlockQuant
                 var z1 = Vector512.Load((ushort*)(blk + 8));
                 // the four scales from the first load only (lanes 4-7 pick words of it too; their products are never spread)
                 var s = Scales8(Avx512BW.PermuteVar32x16(z0, pickScales8).AsUInt32(), signBit, halfScale) * Vector128.Load(xd + b).ToVector256().ToVector512();
-                var w01 = Avx512BW.ShiftRightLogicalVariable(Avx512BW.PermuteVar32x16(z0, pick01), shifts).AsByte() & mask;
-                var w23 = Avx512BW.ShiftRightLogicalVariable(Avx512BW.PermuteVar32x16(z1, pick23), shifts).AsByte() & mask;
+                var w01 = TNibbles.Unpack(Avx512BW.PermuteVar32x16(z0, pick01), unpack);
+                var w23 = TNibbles.Unpack(Avx512BW.PermuteVar32x16(z1, pick23), unpack);
                 var p01 = Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(w01, Vector512.Load(xq + b * 32)), ones) + Vector512.Load(sums + b * 8);
                 var p23 = Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(w23, Vector512.Load(xq + b * 32 + 64)), ones) + Vector512.Load(sums + b * 8 + 16);
                 acc0 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(p01), Avx512F.PermuteVar16x32(s, spread01), acc0);
@@ -600,12 +602,45 @@ public static unsafe class BlockQuant
     }
 
     /// <summary>
-    /// Sixteen fp16 values, each in the low half of an int32 lane (the high half ignored), widened to float exactly as
-    /// <see cref="HalfToFloat"/> does: the magnitude bits shifted to bits 13-27 times 2^112, the sign bit moved to bit 31.
+    /// Sixteen fp16 values, each in both halves of an int32 lane, widened to float exactly as <see cref="HalfToFloat"/> does:
+    /// the magnitude bits shifted to bits 13-27 times 2^112, or-ed with the sign (already bit 31, from the high copy).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> Scales8(Vector512<uint> h, Vector512<uint> signBit, Vector512<float> halfScale) =>
-        ((Vector512.ShiftRightLogical(Vector512.ShiftLeft(h, 17), 4).AsSingle() * halfScale).AsUInt32() | (Vector512.ShiftLeft(h, 16) & signBit)).AsSingle();
+        ((Vector512.ShiftRightLogical(Vector512.ShiftLeft(h, 17), 4).AsSingle() * halfScale).AsUInt32() | (h & signBit)).AsSingle();
+
+    /// <summary>
+    /// Unpacks Q4_0 nibbles for <see cref="MatVecQ4_0Q8Avx512{TNibbles}"/>: of 32 words holding each block's 16 bytes twice per
+    /// 256-bit half, the low nibbles of the first 128-bit copy and the high nibbles of the second, as bytes 0-15.
+    /// </summary>
+    internal interface INibbles
+    {
+        /// <summary>The constant operand of <see cref="Unpack"/>.</summary>
+        static abstract Vector512<byte> Constant { get; }
+        /// <summary>The unsigned nibbles of <paramref name="words"/>.</summary>
+        static abstract Vector512<byte> Unpack(Vector512<ushort> words, Vector512<byte> constant);
+    }
+
+    /// <summary>One GFNI affine transform per vector: per qword a bit matrix selecting bits 0-3 (low copies) or 4-7 (high copies) into bits 0-3.</summary>
+    internal struct GfniNibbles : INibbles
+    {
+        // gf2p8affineqb: result bit j of a byte = parity(matrix byte 7-j AND source byte); byte 7-j = 1 << j (low) or 1 << (j+4) (high), j < 4
+        private const ulong Low = 0x0102040800000000UL, High = 0x1020408000000000UL;
+        public static Vector512<byte> Constant => Vector512.Create(Low, Low, High, High, Low, Low, High, High).AsByte();
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<byte> Unpack(Vector512<ushort> words, Vector512<byte> constant) =>
+            Gfni.V512.GaloisFieldAffineTransform(words.AsByte(), constant, 0);
+    }
+
+    /// <summary>vpsrlvw (0 for the low copies, 4 for the high ones), then and 0x0F: AVX-512 BW without GFNI.</summary>
+    internal struct ShiftNibbles : INibbles
+    {
+        public static Vector512<byte> Constant =>
+            Vector512.Create((ushort)0, 0, 0, 0, 0, 0, 0, 0, 4, 4, 4, 4, 4, 4, 4, 4, 0, 0, 0, 0, 0, 0, 0, 0, 4, 4, 4, 4, 4, 4, 4, 4).AsByte();
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<byte> Unpack(Vector512<ushort> words, Vector512<byte> constant) =>
+            Avx512BW.ShiftRightLogicalVariable(words, constant.AsUInt16()).AsByte() & Vector512.Create((byte)0x0F);
+    }
 
     /// <summary>
     /// Σ w·x over one block of 32 int8 pairs (w0/x0 the first 16, w1/x1 the rest) as four int32 partial sums, with plain
