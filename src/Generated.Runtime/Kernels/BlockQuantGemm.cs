@@ -14,9 +14,10 @@ public enum BlockInt8Path
     /// <summary>AVX-VNNI: vpdpbusd on x + 128 (unsigned) and w (signed), the 128·Σw correction preloaded in the accumulator.</summary>
     AvxVnni,
     /// <summary>
-    /// AVX-512 (F/BW): the decode matrix-vector products take four blocks per step, two per 512-bit vector (Q4_0: vpermw
-    /// unpacks the nibbles, vpmaddubsw + vpmaddwd; the four fp16 scales converted in one vector). The prompt GEMM has no
-    /// 512-bit kernel: there this path runs the best 256-bit one (<see cref="AvxVnni"/>, else <see cref="Avx2"/>).
+    /// AVX-512 (F/BW, GFNI when present): the Q4_0 decode matrix-vector product takes eight blocks per step, two per 512-bit
+    /// vector (vpermw + one GFNI affine transform unpack the nibbles, vpmaddubsw + vpmaddwd; the eight fp16 scales widened in one
+    /// vector). Q8_0 decode (bound by memory bandwidth) and the prompt GEMM have no 512-bit kernel: there this path runs the best
+    /// 256-bit one (<see cref="AvxVnni"/>, else <see cref="Avx2"/>).
     /// </summary>
     Avx512,
 }
