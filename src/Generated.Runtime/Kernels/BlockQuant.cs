@@ -220,6 +220,9 @@ public static unsafe class BlockQuant
     public static void MatVecQ8_0Q8(byte* w, sbyte* xq, float* xd, float* y, int n, int rowStart, int rowEnd, BlockInt8Path path)
     {
         int nb = n / 32;
+        // Q8_0 has no 512-bit kernel (it reads 34 bytes per block and is bound by memory bandwidth, not by the dot products):
+        // the AVX-512 path runs the 256-bit vpdpbusd one where the machine has it.
+        if (path == BlockInt8Path.Avx512) path = AvxVnni.IsSupported ? BlockInt8Path.AvxVnni : BlockInt8Path.Avx2;
         if (path == BlockInt8Path.AvxVnni && AvxVnni.IsSupported && Avx2.IsSupported && Fma.IsSupported)
         {
             // vpdpbusd on |w| (unsigned) and x with w's sign: one instruction per block for the int32 partial sums
@@ -348,6 +351,12 @@ public static unsafe class BlockQuant
     public static void MatVecQ4_0Q8(byte* w, sbyte* xq, float* xd, float* y, int n, int rowStart, int rowEnd, BlockInt8Path path)
     {
         int nb = n / 32;
+        if (path == BlockInt8Path.Avx512 && Avx512BW.IsSupported && Avx2.IsSupported && Fma.IsSupported)
+        {
+            if (Gfni.V512.IsSupported) MatVecQ4_0Q8Avx512<GfniNibbles>(w, xq, xd, y, n, rowStart, rowEnd);
+            else MatVecQ4_0Q8Avx512<ShiftNibbles>(w, xq, xd, y, n, rowStart, rowEnd);
+            return;
+        }
         if (path == BlockInt8Path.AvxVnni && AvxVnni.IsSupported && Avx2.IsSupported && Fma.IsSupported)
         {
             // vpdpbusd straight on the unsigned nibbles and signed x, accumulating onto the block's -8·Σx: Σ(q-8)·x = Σq·x - 8·Σx
@@ -500,6 +509,137 @@ public static unsafe class BlockQuant
             return;
         }
         MatVecQ4_0Q8Scalar(w, xq, xd, y, n, rowStart, rowEnd);
+    }
+
+    /// <summary>
+    /// The <see cref="BlockInt8Path.Avx512"/> path of <see cref="MatVecQ4_0Q8(byte*, sbyte*, float*, float*, int, int, int)"/>: eight
+    /// blocks (144 bytes) per step, read as four 64-byte loads at +0, +8, +72, +80 (never past the eight blocks). vpermw places a
+    /// block's 16 nibble bytes twice in a 256-bit half; <typeparamref name="TNibbles"/> keeps the low nibbles of the first copy and
+    /// the high nibbles of the second (one GFNI affine transform, else vpsrlvw + and), which leaves the unsigned nibbles in x's
+    /// order: two blocks per vector for vpmaddubsw + vpmaddwd, plus the stored -8·Σx. The eight fp16 scales are picked by
+    /// one vpermi2w into eight int32 lanes and widened together (the <see cref="HalfToFloat"/> bit trick, exact), multiplied by
+    /// x's eight scales, then spread over each block's eight lanes (vpermps). Then one four-block step if four are left, and
+    /// 256-bit steps for the last n/32 mod 4 blocks.
+    /// </summary>
+    internal static void MatVecQ4_0Q8Avx512<TNibbles>(byte* w, sbyte* xq, float* xd, float* y, int n, int rowStart, int rowEnd)
+        where TNibbles : struct, INibbles
+    {
+        int nb = n / 32;
+        var sums = (int*)(xq + n);
+        // words of a 64-byte load at a block holding blocks 0 and 1's nibbles, each twice; of one at +8, blocks 2 and 3's
+        var pick01 = Vector512.Create((ushort)1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15, 16, 17, 10, 11, 12, 13, 14, 15, 16, 17);
+        var pick23 = Vector512.Create((ushort)15, 16, 17, 18, 19, 20, 21, 22, 15, 16, 17, 18, 19, 20, 21, 22, 24, 25, 26, 27, 28, 29, 30, 31, 24, 25, 26, 27, 28, 29, 30, 31);
+        var unpack = TNibbles.Constant;
+        // int32 lane j < 8 = block j's fp16 scale in both halves: word 9j of the loads at +0 (j < 4) and +72 (index 32 + 9(j-4))
+        var pickScales8 = Vector512.Create((ushort)0, 0, 9, 9, 18, 18, 27, 27, 32, 32, 41, 41, 50, 50, 59, 59, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+        var spread01 = Vector512.Create(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+        var spread23 = Vector512.Create(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+        var spread45 = Vector512.Create(4, 4, 4, 4, 4, 4, 4, 4, 5, 5, 5, 5, 5, 5, 5, 5);
+        var spread67 = Vector512.Create(6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 7, 7);
+        var ones = Vector512.Create((short)1);
+        var signBit = Vector512.Create(0x80000000u);
+        var halfScale = Vector512.Create(HalfScale);
+        for (int i = rowStart; i < rowEnd; i++)
+        {
+            byte* row = w + (long)i * nb * 18;
+            var acc0 = Vector512<float>.Zero;
+            var acc1 = Vector512<float>.Zero;
+            int b = 0;
+            for (; b + 8 <= nb; b += 8)
+            {
+                byte* blk = row + b * 18;
+                var z0 = Vector512.Load((ushort*)blk);
+                var z1 = Vector512.Load((ushort*)(blk + 8));
+                var z2 = Vector512.Load((ushort*)(blk + 72));
+                var z3 = Vector512.Load((ushort*)(blk + 80));
+                var s = Scales8(Avx512BW.PermuteVar32x16x2(z0, pickScales8, z2).AsUInt32(), signBit, halfScale) * Vector256.Load(xd + b).ToVector512();
+                var w01 = TNibbles.Unpack(Avx512BW.PermuteVar32x16(z0, pick01), unpack);
+                var w23 = TNibbles.Unpack(Avx512BW.PermuteVar32x16(z1, pick23), unpack);
+                var w45 = TNibbles.Unpack(Avx512BW.PermuteVar32x16(z2, pick01), unpack);
+                var w67 = TNibbles.Unpack(Avx512BW.PermuteVar32x16(z3, pick23), unpack);
+                var p01 = Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(w01, Vector512.Load(xq + b * 32)), ones) + Vector512.Load(sums + b * 8);
+                var p23 = Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(w23, Vector512.Load(xq + b * 32 + 64)), ones) + Vector512.Load(sums + b * 8 + 16);
+                var p45 = Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(w45, Vector512.Load(xq + b * 32 + 128)), ones) + Vector512.Load(sums + b * 8 + 32);
+                var p67 = Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(w67, Vector512.Load(xq + b * 32 + 192)), ones) + Vector512.Load(sums + b * 8 + 48);
+                acc0 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(p01), Avx512F.PermuteVar16x32(s, spread01), acc0);
+                acc1 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(p23), Avx512F.PermuteVar16x32(s, spread23), acc1);
+                acc0 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(p45), Avx512F.PermuteVar16x32(s, spread45), acc0);
+                acc1 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(p67), Avx512F.PermuteVar16x32(s, spread67), acc1);
+            }
+            if (b + 4 <= nb)
+            {
+                byte* blk = row + b * 18;
+                var z0 = Vector512.Load((ushort*)blk);
+                var z1 = Vector512.Load((ushort*)(blk + 8));
+                // the four scales from the first load only (lanes 4-7 pick words of it too; their products are never spread)
+                var s = Scales8(Avx512BW.PermuteVar32x16(z0, pickScales8).AsUInt32(), signBit, halfScale) * Vector128.Load(xd + b).ToVector256().ToVector512();
+                var w01 = TNibbles.Unpack(Avx512BW.PermuteVar32x16(z0, pick01), unpack);
+                var w23 = TNibbles.Unpack(Avx512BW.PermuteVar32x16(z1, pick23), unpack);
+                var p01 = Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(w01, Vector512.Load(xq + b * 32)), ones) + Vector512.Load(sums + b * 8);
+                var p23 = Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(w23, Vector512.Load(xq + b * 32 + 64)), ones) + Vector512.Load(sums + b * 8 + 16);
+                acc0 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(p01), Avx512F.PermuteVar16x32(s, spread01), acc0);
+                acc1 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(p23), Avx512F.PermuteVar16x32(s, spread23), acc1);
+                b += 4;
+            }
+            float sum = Vector512.Sum(acc0 + acc1);
+            if (b < nb)
+            {
+                var mask256 = Vector256.Create((byte)0x0F);
+                var ones256 = Vector256.Create((short)1);
+                var tail = Vector256<float>.Zero;
+                for (; b < nb; b++)
+                {
+                    byte* blk = row + b * 18;
+                    var r0 = Vector128.Load(blk + 2);
+                    var w0 = Vector256.Create(r0, Vector128.ShiftRightLogical(r0.AsUInt16(), 4).AsByte()) & mask256;
+                    var p0 = Avx2.Add(Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(w0, Vector256.Load(xq + b * 32)), ones256), Vector256.Load(sums + b * 8));
+                    tail = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p0), Vector256.Create(HalfTable[*(ushort*)blk] * xd[b]), tail);
+                }
+                sum += Vector256.Sum(tail);
+            }
+            y[i] = sum;
+        }
+    }
+
+    /// <summary>
+    /// Sixteen fp16 values, each in both halves of an int32 lane, widened to float exactly as <see cref="HalfToFloat"/> does:
+    /// the magnitude bits shifted to bits 13-27 times 2^112, or-ed with the sign (already bit 31, from the high copy).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Scales8(Vector512<uint> h, Vector512<uint> signBit, Vector512<float> halfScale) =>
+        ((Vector512.ShiftRightLogical(Vector512.ShiftLeft(h, 17), 4).AsSingle() * halfScale).AsUInt32() | (h & signBit)).AsSingle();
+
+    /// <summary>
+    /// Unpacks Q4_0 nibbles for <see cref="MatVecQ4_0Q8Avx512{TNibbles}"/>: of 32 words holding each block's 16 bytes twice per
+    /// 256-bit half, the low nibbles of the first 128-bit copy and the high nibbles of the second, as bytes 0-15.
+    /// </summary>
+    internal interface INibbles
+    {
+        /// <summary>The constant operand of <see cref="Unpack"/>.</summary>
+        static abstract Vector512<byte> Constant { get; }
+        /// <summary>The unsigned nibbles of <paramref name="words"/>.</summary>
+        static abstract Vector512<byte> Unpack(Vector512<ushort> words, Vector512<byte> constant);
+    }
+
+    /// <summary>One GFNI affine transform per vector: per qword a bit matrix selecting bits 0-3 (low copies) or 4-7 (high copies) into bits 0-3.</summary>
+    internal struct GfniNibbles : INibbles
+    {
+        // gf2p8affineqb: result bit j of a byte = parity(matrix byte 7-j AND source byte); byte 7-j = 1 << j (low) or 1 << (j+4) (high), j < 4
+        private const ulong Low = 0x0102040800000000UL, High = 0x1020408000000000UL;
+        public static Vector512<byte> Constant => Vector512.Create(Low, Low, High, High, Low, Low, High, High).AsByte();
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<byte> Unpack(Vector512<ushort> words, Vector512<byte> constant) =>
+            Gfni.V512.GaloisFieldAffineTransform(words.AsByte(), constant, 0);
+    }
+
+    /// <summary>vpsrlvw (0 for the low copies, 4 for the high ones), then and 0x0F: AVX-512 BW without GFNI.</summary>
+    internal struct ShiftNibbles : INibbles
+    {
+        public static Vector512<byte> Constant =>
+            Vector512.Create((ushort)0, 0, 0, 0, 0, 0, 0, 0, 4, 4, 4, 4, 4, 4, 4, 4, 0, 0, 0, 0, 0, 0, 0, 0, 4, 4, 4, 4, 4, 4, 4, 4).AsByte();
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<byte> Unpack(Vector512<ushort> words, Vector512<byte> constant) =>
+            Avx512BW.ShiftRightLogicalVariable(words, constant.AsUInt16()).AsByte() & Vector512.Create((byte)0x0F);
     }
 
     /// <summary>

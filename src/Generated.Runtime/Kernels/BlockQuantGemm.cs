@@ -13,6 +13,13 @@ public enum BlockInt8Path
     Avx2,
     /// <summary>AVX-VNNI: vpdpbusd on x + 128 (unsigned) and w (signed), the 128·Σw correction preloaded in the accumulator.</summary>
     AvxVnni,
+    /// <summary>
+    /// AVX-512 (F/BW, GFNI when present): the Q4_0 decode matrix-vector product takes eight blocks per step, two per 512-bit
+    /// vector (vpermw + one GFNI affine transform unpack the nibbles, vpmaddubsw + vpmaddwd; the eight fp16 scales widened in one
+    /// vector). Q8_0 decode (bound by memory bandwidth) and the prompt GEMM have no 512-bit kernel: there this path runs the best
+    /// 256-bit one (<see cref="AvxVnni"/>, else <see cref="Avx2"/>).
+    /// </summary>
+    Avx512,
 }
 
 /// <summary>
@@ -25,6 +32,11 @@ public static unsafe class BlockQuantGemm
 {
     /// <summary>The fastest path this machine (and this binary's ISA) supports.</summary>
     public static BlockInt8Path BestPath =>
+        Vector512.IsHardwareAccelerated && Avx512BW.IsSupported && Avx2.IsSupported && Fma.IsSupported ? BlockInt8Path.Avx512
+        : Best256Path;
+
+    /// <summary>The fastest 256-bit path (the prompt GEMM's kernel when <see cref="BlockInt8Path.Avx512"/> is asked for).</summary>
+    private static BlockInt8Path Best256Path =>
         AvxVnni.IsSupported && Avx2.IsSupported && Fma.IsSupported ? BlockInt8Path.AvxVnni
         : Avx2.IsSupported && Fma.IsSupported ? BlockInt8Path.Avx2
         : BlockInt8Path.Scalar;
@@ -46,6 +58,7 @@ public static unsafe class BlockQuantGemm
     public static void MatMul(WeightFormat format, byte* w, sbyte* xq, float* xd, int tokens, int n, float* y, int ldy, int rowStart, int rowEnd, BlockInt8Path path)
     {
         bool q8 = format == WeightFormat.Q8_0;
+        if (path == BlockInt8Path.Avx512 && Avx512BW.IsSupported) path = Best256Path;
         switch (path)
         {
             case BlockInt8Path.AvxVnni when AvxVnni.IsSupported && Avx2.IsSupported && Fma.IsSupported:

@@ -17,9 +17,102 @@ public unsafe class LlmKernelTests
     /// <summary>Every int8 decode path this machine supports (the test names say which ran) × Q8_0/Q4_0 × shapes.</summary>
     public static IEnumerable<object[]> SupportedDecodePaths()
     {
-        foreach (var p in SupportedPaths())
+        foreach (var p in SupportedDecodePathList())
             foreach (var (q8, n, rows) in new[] { (true, 96, 37), (false, 96, 37), (true, 2048, 9), (false, 2048, 9), (false, 224, 5) })
                 yield return new object[] { p.ToString(), q8, n, rows };
+    }
+
+    /// <summary>The GEMM's paths plus <see cref="BlockInt8Path.Avx512"/> (decode only) when this machine has AVX-512 BW.</summary>
+    private static List<BlockInt8Path> SupportedDecodePathList()
+    {
+        var paths = SupportedPaths();
+        if (Avx512BW.IsSupported && Avx2.IsSupported && Fma.IsSupported) paths.Add(BlockInt8Path.Avx512);
+        return paths;
+    }
+
+    [Fact]
+    public void Best_path_is_the_widest_the_machine_has()
+    {
+        var expected = System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated && Avx512BW.IsSupported && Avx2.IsSupported && Fma.IsSupported ? BlockInt8Path.Avx512
+            : AvxVnni.IsSupported && Avx2.IsSupported && Fma.IsSupported ? BlockInt8Path.AvxVnni
+            : Avx2.IsSupported && Fma.IsSupported ? BlockInt8Path.Avx2
+            : BlockInt8Path.Scalar;
+        Assert.Equal(expected, BlockQuantGemm.BestPath);
+    }
+
+    /// <summary>
+    /// Every decode path this machine has × Q8_0/Q4_0 × n = 32·k for k = 1..9 and 24, 64 (the 4-block steps and every leftover count),
+    /// on a row range that starts and ends mid-matrix; the scales include negative, zero, subnormal and large fp16 values.
+    /// </summary>
+    public static IEnumerable<object[]> DecodeRangeCases()
+    {
+        var ks = new[] { 1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 13, 24, 64 };
+        foreach (var p in SupportedDecodePathList())
+            foreach (bool q8 in new[] { true, false })
+                foreach (int k in ks)
+                    yield return new object[] { p == BlockInt8Path.Avx512 && !q8 ? Avx512Q4Variant : p.ToString(), q8, 32 * k };
+        // the Q4_0 AVX-512 kernel's other nibble unpacking (the path uses GFNI where the machine has it)
+        if (Avx512BW.IsSupported && Avx2.IsSupported && Fma.IsSupported && Gfni.V512.IsSupported)
+            foreach (int k in ks) yield return new object[] { "Avx512+shift", false, 32 * k };
+    }
+
+    /// <summary>The name of the Q4_0 kernel the Avx512 path runs on this machine.</summary>
+    private static string Avx512Q4Variant => Gfni.V512.IsSupported ? "Avx512+gfni" : "Avx512+shift";
+
+    [Theory]
+    [MemberData(nameof(DecodeRangeCases))]
+    public void Int8_decode_products_on_a_row_range_match_the_scalar_reference(string path, bool q8, int n)
+    {
+        var p = Enum.Parse<BlockInt8Path>(path.Split('+')[0]);
+        if (p == BlockInt8Path.Avx512 && !q8) Assert.True(path == Avx512Q4Variant || path == "Avx512+shift", $"{path} is not what this machine runs");
+        int rows = 13, r0 = 3, r1 = 12, nb = n / 32, blockBytes = q8 ? 34 : 18;
+        var rnd = new Random(n + (q8 ? 1 : 0));
+        var w = new byte[rows * nb * blockBytes];
+        rnd.NextBytes(w);
+        ushort[] special = { 0x0000, 0x8000, 0x0001, 0x83FF, 0x03FF, 0x7BFF, 0xFBFF, 0x0400 };
+        for (int b = 0; b < rows * nb; b++)
+        {
+            // mostly normal scales of either sign around 0.01, sometimes one of the special values
+            ushort h = rnd.Next(6) == 0 ? special[rnd.Next(special.Length)] : BitConverter.HalfToUInt16Bits((Half)((rnd.NextDouble() - 0.5) * 0.04));
+            w[b * blockBytes] = (byte)h;
+            w[b * blockBytes + 1] = (byte)(h >> 8);
+        }
+        var x = Randn(n, 7);
+        var xq = new sbyte[2 * n];
+        var xd = new float[nb];
+        var y = new float[rows];
+        var yRef = new float[rows];
+        fixed (float* px = x, pd = xd, py = y, pr = yRef)
+        fixed (byte* pw = w)
+        fixed (sbyte* pq = xq)
+        {
+            BlockQuant.QuantizeActivations(px, pq, pd, n);
+            for (int i = 0; i < rows; i++) { py[i] = float.NaN; pr[i] = float.NaN; }
+            if (q8)
+            {
+                BlockQuant.MatVecQ8_0Q8(pw, pq, pd, py, n, r0, r1, p);
+                BlockQuant.MatVecQ8_0Q8Scalar(pw, pq, pd, pr, n, r0, r1);
+            }
+            else
+            {
+                if (path == "Avx512+shift") BlockQuant.MatVecQ4_0Q8Avx512<BlockQuant.ShiftNibbles>(pw, pq, pd, py, n, r0, r1);
+                else BlockQuant.MatVecQ4_0Q8(pw, pq, pd, py, n, r0, r1, p);
+                BlockQuant.MatVecQ4_0Q8Scalar(pw, pq, pd, pr, n, r0, r1);
+            }
+        }
+        // Same exact int32 block sums and the same d_w·d_x products; only the float summation order differs. The bound is
+        // relative to Σ|terms| (the terms here are of mixed sign and huge next to tiny ones, so the sum can cancel).
+        for (int i = 0; i < rows; i++)
+        {
+            if (i < r0 || i >= r1) { Assert.True(float.IsNaN(y[i]), $"{path}: row {i} outside [{r0}, {r1}) was written"); continue; }
+            double mag = 0;
+            for (int b = 0; b < nb; b++)
+            {
+                double dw = (double)BitConverter.UInt16BitsToHalf((ushort)(w[(i * nb + b) * blockBytes] | w[(i * nb + b) * blockBytes + 1] << 8));
+                mag += Math.Abs(dw * xd[b]) * 127 * (q8 ? 128 : 8) * 32;
+            }
+            Assert.True(Math.Abs(y[i] - yRef[i]) <= 1e-6 * mag, $"{path} n {n} row {i}: {y[i]} vs scalar {yRef[i]} (Σ|terms| ≤ {mag})");
+        }
     }
 
     private static List<BlockInt8Path> SupportedPaths()
