@@ -83,6 +83,46 @@ public unsafe struct PromptAttentionJob
 }
 
 /// <summary>
+/// One decode step's attention block (<see cref="LlmParallel.AttentionBlock"/>): the Q/K/V projections of one token, their biases,
+/// RoPE, the key/value store into the cache and single-query attention, split over the pool by KV head.
+/// </summary>
+public unsafe struct AttentionBlockJob
+{
+    /// <summary>Weight format of the three projections.</summary>
+    public WeightFormat Format;
+    /// <summary>Element type of the cache.</summary>
+    public KvFormat Kv;
+    /// <summary>Input length (Dim).</summary>
+    public int N;
+    /// <summary>Float input (F32/F16 weights), or its int8 blocks and per-32 scales (Q8_0/Q4_0 weights).</summary>
+    public float* X;
+    /// <summary>int8 input (Q8_0/Q4_0 weights).</summary>
+    public sbyte* Xq;
+    /// <summary>Scales of <see cref="Xq"/>.</summary>
+    public float* Xd;
+    /// <summary>Projection matrices [Heads·HeadSize, N], [KvHeads·HeadSize, N] (twice).</summary>
+    public byte* Wq, Wk, Wv;
+    /// <summary>Projection biases, or null.</summary>
+    public float* Bq, Bk, Bv;
+    /// <summary>This position's query, keys and values (V unused by F32 caches: their values go straight into the cache row).</summary>
+    public float* Q, K, V;
+    /// <summary>RoPE table rows of this position [HeadSize/2].</summary>
+    public float* Cos, Sin;
+    /// <summary>The layer's transposed key cache [KvHeads·HeadSize, MaxLen] and value cache [MaxLen, KvHeads·HeadSize] (F32, Half or sbyte elements).</summary>
+    public void* KeysT, Values;
+    /// <summary>Int8 caches: key scales [KvHeads, MaxLen] and value scales [MaxLen, KvHeads].</summary>
+    public float* KeyScales, ValueScales;
+    /// <summary>Attention output [Heads·HeadSize].</summary>
+    public float* Out;
+    /// <summary>Shapes and the position.</summary>
+    public int Heads, KvHeads, HeadSize, Pos, MaxLen;
+    /// <summary>The pool's per-thread scratch: thread i uses Scratch + i·ScratchBytes (MaxLen floats of scores).</summary>
+    public byte* Scratch;
+    /// <summary>Bytes of scratch per thread.</summary>
+    public long ScratchBytes;
+}
+
+/// <summary>
 /// The parallel parts of a generated language model: matrix-vector products for decoding (int8 activations for block-quantized
 /// weights), matrix-matrix products for the prompt (F32 weights go straight to <see cref="Gemm"/>; Q8_0/Q4_0/F16 rows are
 /// widened a tile at a time into per-thread scratch, never the whole tensor), and prompt attention.
@@ -147,6 +187,148 @@ public static unsafe class LlmParallel
             case WeightFormat.NBits4: NBits.MatVecRows4(w, j->X, y, j->N, rows, s, e); break;
             default: BlockQuant.MatVecQ4_0Q8(w, j->Xq, j->Xd, y, j->N, s, e); break;
         }
+    }
+
+    /// <summary>
+    /// The attention block of one decode step, one pool job instead of a product and a serial tail: for each KV head g (a chunk),
+    /// its rows of K = Wk·x and V = Wv·x (+ biases), RoPE on K, the key/value store at <paramref name="pos"/> (values of an F32
+    /// cache are written into their cache row directly), then for each query head h of g's group its rows of Q = Wq·x (+ bias),
+    /// RoPE and attention over positions [0, pos] into <paramref name="outp"/>. Every value is computed as by the separate steps
+    /// (row by row, head by head), so results do not depend on the thread count. The pool's scratch must hold maxLen floats
+    /// per thread. For Q8_0/Q4_0 weights x is first quantized into <paramref name="xq"/>/<paramref name="xd"/>. With
+    /// <paramref name="wq"/> null the projections (biases included) are already in q, k and v (the F32 cache row), and the job
+    /// is RoPE, store and attention; NBits4 projections (which use the pool scratch for their permuted input) run that way,
+    /// through <see cref="MatVec"/> first.
+    /// </summary>
+    public static void AttentionBlock(WorkerPool pool, WeightFormat format, KvFormat kv, int n, float* x, sbyte* xq, float* xd,
+        byte* wq, byte* wk, byte* wv, float* bq, float* bk, float* bv, float* q, float* k, float* v, float* cos, float* sin,
+        void* keysT, void* values, float* keyScales, float* valueScales, float* outp, int heads, int kvHeads, int headSize, int pos, int maxLen)
+    {
+        if (wq != null && format == WeightFormat.NBits4)
+        {
+            float* vrow = kv == KvFormat.F32 ? (float*)values + (long)pos * kvHeads * headSize : v;
+            MatVec(pool, format, n, x, xq, xd, wq, q, heads * headSize, wk, k, kvHeads * headSize, wv, vrow, kvHeads * headSize);
+            if (bq != null) Transformer.AddInPlace(q, bq, heads * headSize);
+            if (bk != null) Transformer.AddInPlace(k, bk, kvHeads * headSize);
+            if (bv != null) Transformer.AddInPlace(vrow, bv, kvHeads * headSize);
+            wq = wk = wv = null;
+        }
+        if (wq != null && format is WeightFormat.Q8_0 or WeightFormat.Q4_0) BlockQuant.QuantizeActivations(x, xq, xd, n);
+        AttentionBlockJob j;
+        j.Format = format; j.Kv = kv; j.N = n; j.X = x; j.Xq = xq; j.Xd = xd;
+        j.Wq = wq; j.Wk = wk; j.Wv = wv; j.Bq = bq; j.Bk = bk; j.Bv = bv; j.Q = q; j.K = k; j.V = v; j.Cos = cos; j.Sin = sin;
+        j.KeysT = keysT; j.Values = values; j.KeyScales = keyScales; j.ValueScales = valueScales; j.Out = outp;
+        j.Heads = heads; j.KvHeads = kvHeads; j.HeadSize = headSize; j.Pos = pos; j.MaxLen = maxLen;
+        j.Scratch = pool.Scratch(0); j.ScratchBytes = pool.ScratchBytes;
+        long work = (wq != null ? (long)(heads + 2 * kvHeads) * headSize * n : 0) + 2L * heads * headSize * (pos + 1);
+        if (pool.Threads == 1 || work < MinParallelWork) for (int g = 0; g < kvHeads; g++) AttentionBlockShare(&j, g, kvHeads, 0);
+        else pool.Run(&AttentionBlockShare, &j, kvHeads);
+    }
+
+    private static void AttentionBlockShare(void* args, int g, int chunks, int thread)
+    {
+        var j = (AttentionBlockJob*)args;
+        int hs = j->HeadSize, kvDim = j->KvHeads * hs, group = j->Heads / j->KvHeads, len = j->Pos + 1, maxLen = j->MaxLen;
+        float* scratch = (float*)(j->Scratch + thread * j->ScratchBytes);
+        int k0 = g * hs;
+        // K and V rows of KV head g (an F32 cache takes the values in its row at Pos)
+        float* vrow = j->Kv == KvFormat.F32 ? (float*)j->Values + (long)j->Pos * kvDim : j->V;
+        if (j->Wq != null)
+        {
+            Rows(j->Format, j->N, j->X, j->Xq, j->Xd, j->Wk, j->K, k0, k0 + hs);
+            Rows(j->Format, j->N, j->X, j->Xq, j->Xd, j->Wv, vrow, k0, k0 + hs);
+            if (j->Bk != null) Transformer.AddInPlace(j->K + k0, j->Bk + k0, hs);
+            if (j->Bv != null) Transformer.AddInPlace(vrow + k0, j->Bv + k0, hs);
+        }
+        Transformer.Rope(j->K + k0, hs, hs, j->Cos, j->Sin);
+        // store this position's keys (transposed) and values of KV head g
+        switch (j->Kv)
+        {
+            case KvFormat.F16:
+                KvCache.StoreKeyTF16(j->K + k0, (Half*)j->KeysT + (long)k0 * maxLen, hs, maxLen, j->Pos);
+                KvCache.StoreValueF16(vrow + k0, (Half*)j->Values + (long)j->Pos * kvDim + k0, hs);
+                break;
+            case KvFormat.Int8:
+                KvCache.StoreKeyTInt8(j->K + k0, (sbyte*)j->KeysT + (long)k0 * maxLen, j->KeyScales + (long)g * maxLen, hs, hs, maxLen, j->Pos);
+                KvCache.StoreValueInt8(vrow + k0, (sbyte*)j->Values + (long)j->Pos * kvDim + k0, j->ValueScales + (long)j->Pos * j->KvHeads + g, hs, hs);
+                break;
+            default:
+                Transformer.StoreKeyT(j->K + k0, (float*)j->KeysT + (long)k0 * maxLen, hs, maxLen, j->Pos);
+                break;
+        }
+        // the query heads of g's group: their Q rows, RoPE, attention
+        for (int h = g * group; h < (g + 1) * group; h++)
+        {
+            int q0 = h * hs;
+            float* qh = j->Q + q0, o = j->Out + q0;
+            if (j->Wq != null)
+            {
+                Rows(j->Format, j->N, j->X, j->Xq, j->Xd, j->Wq, j->Q, q0, q0 + hs);
+                if (j->Bq != null) Transformer.AddInPlace(qh, j->Bq + q0, hs);
+            }
+            Transformer.Rope(qh, hs, hs, j->Cos, j->Sin);
+            switch (j->Kv)
+            {
+                case KvFormat.F16:
+                    KvCache.AttentionHeadTF16(qh, (Half*)j->KeysT + (long)k0 * maxLen, (Half*)j->Values + k0, o, hs, kvDim, len, maxLen, scratch);
+                    break;
+                case KvFormat.Int8:
+                    KvCache.AttentionHeadTInt8(qh, (sbyte*)j->KeysT + (long)k0 * maxLen, j->KeyScales + (long)g * maxLen, (sbyte*)j->Values + k0,
+                        j->ValueScales + g, j->KvHeads, o, hs, kvDim, len, maxLen, scratch);
+                    break;
+                default:
+                    Transformer.AttentionHeadT(qh, (float*)j->KeysT + (long)k0 * maxLen, (float*)j->Values + k0, o, hs, kvDim, len, maxLen, scratch);
+                    break;
+            }
+        }
+    }
+
+    /// <summary>Rows [s, e) of y = W·x in <paramref name="format"/> (not NBits4).</summary>
+    private static void Rows(WeightFormat format, int n, float* x, sbyte* xq, float* xd, byte* w, float* y, int s, int e)
+    {
+        switch (format)
+        {
+            case WeightFormat.F32: Transformer.MatVecF32(w, x, y, n, s, e); break;
+            case WeightFormat.F16: Transformer.MatVecF16(w, x, y, n, s, e); break;
+            case WeightFormat.Q8_0: BlockQuant.MatVecQ8_0Q8(w, xq, xd, y, n, s, e); break;
+            default: BlockQuant.MatVecQ4_0Q8(w, xq, xd, y, n, s, e); break;
+        }
+    }
+
+    /// <summary>
+    /// The gate and up products of the feed-forward and SwiGLU in one pool job: g = silu(Wg·x) ⊙ (Wu·x) into <paramref name="g"/>
+    /// (<paramref name="u"/> holds Wu·x). Each chunk takes the same rows of both matrices and applies SwiGLU to them; chunk
+    /// boundaries are multiples of 16, so each element takes the same (vector or scalar) SwiGLU path as one call over all rows
+    /// and results do not depend on the thread count. For Q8_0/Q4_0 weights x is first quantized into xq/xd.
+    /// </summary>
+    public static void GateUpSwiGlu(WorkerPool pool, WeightFormat format, int n, float* x, sbyte* xq, float* xd, byte* wg, float* g, byte* wu, float* u, int rows)
+    {
+        if (format == WeightFormat.NBits4)
+        {
+            MatVec(pool, format, n, x, xq, xd, wg, g, rows, wu, u, rows);
+            Transformer.SwiGlu(g, u, rows);
+            return;
+        }
+        if (format is WeightFormat.Q8_0 or WeightFormat.Q4_0) BlockQuant.QuantizeActivations(x, xq, xd, n);
+        MatVecJob j;
+        j.Format = format; j.N = n; j.X = x; j.Xq = xq; j.Xd = xd;
+        j.W0 = wg; j.Y0 = g; j.Rows0 = rows;
+        j.W1 = wu; j.Y1 = u; j.Rows1 = rows;
+        j.W2 = null; j.Y2 = null; j.Rows2 = 0;
+        if (pool.Threads == 1 || 2L * rows * n < MinParallelWork) GateUpShare(&j, 0, 1, 0);
+        else pool.Run(&GateUpShare, &j, Math.Min(pool.Threads * 4, Math.Max(1, rows / 16)));
+    }
+
+    private static void GateUpShare(void* args, int index, int chunks, int thread)
+    {
+        var j = (MatVecJob*)args;
+        int rows = j->Rows0;
+        int s = index == 0 ? 0 : (int)((long)rows * index / chunks) & ~15;
+        int e = index + 1 >= chunks ? rows : (int)((long)rows * (index + 1) / chunks) & ~15;
+        if (s >= e) return;
+        Rows(j->Format, j->N, j->X, j->Xq, j->Xd, j->W0, j->Y0, s, e);
+        Rows(j->Format, j->N, j->X, j->Xq, j->Xd, j->W1, j->Y1, s, e);
+        Transformer.SwiGlu(j->Y0 + s, j->Y1 + s, e - s);
     }
 
     /// <summary>
