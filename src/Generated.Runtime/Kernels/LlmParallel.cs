@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
 
 namespace Llmaot.Runtime.Kernels;
 
@@ -83,28 +84,14 @@ public unsafe struct PromptAttentionJob
 }
 
 /// <summary>
-/// One decode step's attention block (<see cref="LlmParallel.AttentionBlock"/>): the Q/K/V projections of one token, their biases,
-/// RoPE, the key/value store into the cache and single-query attention, split over the pool by KV head.
+/// One decode step's attention (<see cref="LlmParallel.DecodeAttention"/>): RoPE on the position's query and keys, the key/value
+/// store into the cache and single-query attention, split over the pool by KV head.
 /// </summary>
-public unsafe struct AttentionBlockJob
+public unsafe struct DecodeAttentionJob
 {
-    /// <summary>Weight format of the three projections.</summary>
-    public WeightFormat Format;
     /// <summary>Element type of the cache.</summary>
     public KvFormat Kv;
-    /// <summary>Input length (Dim).</summary>
-    public int N;
-    /// <summary>Float input (F32/F16 weights), or its int8 blocks and per-32 scales (Q8_0/Q4_0 weights).</summary>
-    public float* X;
-    /// <summary>int8 input (Q8_0/Q4_0 weights).</summary>
-    public sbyte* Xq;
-    /// <summary>Scales of <see cref="Xq"/>.</summary>
-    public float* Xd;
-    /// <summary>Projection matrices [Heads·HeadSize, N], [KvHeads·HeadSize, N] (twice).</summary>
-    public byte* Wq, Wk, Wv;
-    /// <summary>Projection biases, or null.</summary>
-    public float* Bq, Bk, Bv;
-    /// <summary>This position's query, keys and values (V unused by F32 caches: their values go straight into the cache row).</summary>
+    /// <summary>This position's query [Heads·HeadSize], keys and values [KvHeads·HeadSize] (V unused by F32 caches: the values are already in their cache row).</summary>
     public float* Q, K, V;
     /// <summary>RoPE table rows of this position [HeadSize/2].</summary>
     public float* Cos, Sin;
@@ -190,82 +177,57 @@ public static unsafe class LlmParallel
     }
 
     /// <summary>
-    /// The attention block of one decode step, one pool job instead of a product and a serial tail: for each KV head g (a chunk),
-    /// its rows of K = Wk·x and V = Wv·x (+ biases), RoPE on K, the key/value store at <paramref name="pos"/> (values of an F32
-    /// cache are written into their cache row directly), then for each query head h of g's group its rows of Q = Wq·x (+ bias),
-    /// RoPE and attention over positions [0, pos] into <paramref name="outp"/>. Every value is computed as by the separate steps
-    /// (row by row, head by head), so results do not depend on the thread count. The pool's scratch must hold maxLen floats
-    /// per thread. For Q8_0/Q4_0 weights x is first quantized into <paramref name="xq"/>/<paramref name="xd"/>. With
-    /// <paramref name="wq"/> null the projections (biases included) are already in q, k and v (the F32 cache row), and the job
-    /// is RoPE, store and attention; NBits4 projections (which use the pool scratch for their permuted input) run that way,
-    /// through <see cref="MatVec"/> first.
+    /// The attention of one decode step after the Q/K/V projections, one pool job split by KV head: for each KV head g (a chunk),
+    /// RoPE on its keys, its keys (transposed) and values into the cache at <paramref name="pos"/> (an F32 cache's values are
+    /// already in their row: the V projection wrote them there), then for each query head h of g's group RoPE on h's query and
+    /// attention over positions [0, pos] into <paramref name="outp"/>. Each head is computed as by <see cref="Transformer.AttentionT"/>
+    /// (or the <see cref="KvCache"/> kernels), so results do not depend on the thread count. The pool's scratch must hold
+    /// maxLen floats per thread (the scores).
     /// </summary>
-    public static void AttentionBlock(WorkerPool pool, WeightFormat format, KvFormat kv, int n, float* x, sbyte* xq, float* xd,
-        byte* wq, byte* wk, byte* wv, float* bq, float* bk, float* bv, float* q, float* k, float* v, float* cos, float* sin,
+    public static void DecodeAttention(WorkerPool pool, KvFormat kv, float* q, float* k, float* v, float* cos, float* sin,
         void* keysT, void* values, float* keyScales, float* valueScales, float* outp, int heads, int kvHeads, int headSize, int pos, int maxLen)
     {
-        if (wq != null && format == WeightFormat.NBits4)
-        {
-            float* vrow = kv == KvFormat.F32 ? (float*)values + (long)pos * kvHeads * headSize : v;
-            MatVec(pool, format, n, x, xq, xd, wq, q, heads * headSize, wk, k, kvHeads * headSize, wv, vrow, kvHeads * headSize);
-            if (bq != null) Transformer.AddInPlace(q, bq, heads * headSize);
-            if (bk != null) Transformer.AddInPlace(k, bk, kvHeads * headSize);
-            if (bv != null) Transformer.AddInPlace(vrow, bv, kvHeads * headSize);
-            wq = wk = wv = null;
-        }
-        if (wq != null && format is WeightFormat.Q8_0 or WeightFormat.Q4_0) BlockQuant.QuantizeActivations(x, xq, xd, n);
-        AttentionBlockJob j;
-        j.Format = format; j.Kv = kv; j.N = n; j.X = x; j.Xq = xq; j.Xd = xd;
-        j.Wq = wq; j.Wk = wk; j.Wv = wv; j.Bq = bq; j.Bk = bk; j.Bv = bv; j.Q = q; j.K = k; j.V = v; j.Cos = cos; j.Sin = sin;
+        DecodeAttentionJob j;
+        j.Kv = kv; j.Q = q; j.K = k; j.V = v; j.Cos = cos; j.Sin = sin;
         j.KeysT = keysT; j.Values = values; j.KeyScales = keyScales; j.ValueScales = valueScales; j.Out = outp;
         j.Heads = heads; j.KvHeads = kvHeads; j.HeadSize = headSize; j.Pos = pos; j.MaxLen = maxLen;
         j.Scratch = pool.Scratch(0); j.ScratchBytes = pool.ScratchBytes;
-        long work = (wq != null ? (long)(heads + 2 * kvHeads) * headSize * n : 0) + 2L * heads * headSize * (pos + 1);
-        if (pool.Threads == 1 || work < MinParallelWork) for (int g = 0; g < kvHeads; g++) AttentionBlockShare(&j, g, kvHeads, 0);
-        else pool.Run(&AttentionBlockShare, &j, kvHeads);
+        // scores and weighted values: 2·headSize multiply-adds per head and position
+        if (pool.Threads == 1 || 2L * heads * headSize * (pos + 1) < MinParallelWork)
+            for (int g = 0; g < kvHeads; g++) DecodeAttentionShare(&j, g, kvHeads, 0);
+        else pool.Run(&DecodeAttentionShare, &j, kvHeads);
     }
 
-    private static void AttentionBlockShare(void* args, int g, int chunks, int thread)
+    private static void DecodeAttentionShare(void* args, int g, int chunks, int thread)
     {
-        var j = (AttentionBlockJob*)args;
+        var j = (DecodeAttentionJob*)args;
         int hs = j->HeadSize, kvDim = j->KvHeads * hs, group = j->Heads / j->KvHeads, len = j->Pos + 1, maxLen = j->MaxLen;
         float* scratch = (float*)(j->Scratch + thread * j->ScratchBytes);
         int k0 = g * hs;
-        // K and V rows of KV head g (an F32 cache takes the values in its row at Pos)
-        float* vrow = j->Kv == KvFormat.F32 ? (float*)j->Values + (long)j->Pos * kvDim : j->V;
-        if (j->Wq != null)
-        {
-            Rows(j->Format, j->N, j->X, j->Xq, j->Xd, j->Wk, j->K, k0, k0 + hs);
-            Rows(j->Format, j->N, j->X, j->Xq, j->Xd, j->Wv, vrow, k0, k0 + hs);
-            if (j->Bk != null) Transformer.AddInPlace(j->K + k0, j->Bk + k0, hs);
-            if (j->Bv != null) Transformer.AddInPlace(vrow + k0, j->Bv + k0, hs);
-        }
+        int elem = j->Kv switch { KvFormat.F16 => 2, KvFormat.Int8 => 1, _ => 4 };
+        // Start loading the group's cached keys and values (positions [0, pos)) now: they were evicted by the weights streamed
+        // since the last token, and the attention loops alone keep few misses in flight.
+        PrefetchKv((byte*)j->KeysT + (long)k0 * maxLen * elem, (byte*)j->Values + (long)k0 * elem, hs, kvDim, j->Pos, maxLen, elem);
         Transformer.Rope(j->K + k0, hs, hs, j->Cos, j->Sin);
-        // store this position's keys (transposed) and values of KV head g
+        // this position's keys (transposed) and values of KV head g into the cache
         switch (j->Kv)
         {
             case KvFormat.F16:
                 KvCache.StoreKeyTF16(j->K + k0, (Half*)j->KeysT + (long)k0 * maxLen, hs, maxLen, j->Pos);
-                KvCache.StoreValueF16(vrow + k0, (Half*)j->Values + (long)j->Pos * kvDim + k0, hs);
+                KvCache.StoreValueF16(j->V + k0, (Half*)j->Values + (long)j->Pos * kvDim + k0, hs);
                 break;
             case KvFormat.Int8:
                 KvCache.StoreKeyTInt8(j->K + k0, (sbyte*)j->KeysT + (long)k0 * maxLen, j->KeyScales + (long)g * maxLen, hs, hs, maxLen, j->Pos);
-                KvCache.StoreValueInt8(vrow + k0, (sbyte*)j->Values + (long)j->Pos * kvDim + k0, j->ValueScales + (long)j->Pos * j->KvHeads + g, hs, hs);
+                KvCache.StoreValueInt8(j->V + k0, (sbyte*)j->Values + (long)j->Pos * kvDim + k0, j->ValueScales + (long)j->Pos * j->KvHeads + g, hs, hs);
                 break;
             default:
                 Transformer.StoreKeyT(j->K + k0, (float*)j->KeysT + (long)k0 * maxLen, hs, maxLen, j->Pos);
                 break;
         }
-        // the query heads of g's group: their Q rows, RoPE, attention
+        // the query heads of g's group: RoPE, attention
         for (int h = g * group; h < (g + 1) * group; h++)
         {
-            int q0 = h * hs;
-            float* qh = j->Q + q0, o = j->Out + q0;
-            if (j->Wq != null)
-            {
-                Rows(j->Format, j->N, j->X, j->Xq, j->Xd, j->Wq, j->Q, q0, q0 + hs);
-                if (j->Bq != null) Transformer.AddInPlace(qh, j->Bq + q0, hs);
-            }
+            float* qh = j->Q + h * hs, o = j->Out + h * hs;
             Transformer.Rope(qh, hs, hs, j->Cos, j->Sin);
             switch (j->Kv)
             {
@@ -280,6 +242,26 @@ public static unsafe class LlmParallel
                     Transformer.AttentionHeadT(qh, (float*)j->KeysT + (long)k0 * maxLen, (float*)j->Values + k0, o, hs, kvDim, len, maxLen, scratch);
                     break;
             }
+        }
+    }
+
+    /// <summary>
+    /// Prefetches one KV head's cache for positions [0, len): the transposed keys (headSize rows of len elements, row stride
+    /// maxLen) and the values (len rows of headSize elements, row stride kvDim), elements of <paramref name="elem"/> bytes.
+    /// </summary>
+    private static void PrefetchKv(byte* keysT, byte* values, int headSize, int kvDim, int len, int maxLen, int elem)
+    {
+        if (!Sse.IsSupported || len <= 0) return;
+        long keyBytes = (long)len * elem, keyStride = (long)maxLen * elem, valueBytes = (long)headSize * elem, valueStride = (long)kvDim * elem;
+        for (int d = 0; d < headSize; d++)
+        {
+            byte* r = keysT + d * keyStride;
+            for (long b = 0; b < keyBytes; b += 64) Sse.Prefetch0(r + b);
+        }
+        for (int t = 0; t < len; t++)
+        {
+            byte* r = values + t * valueStride;
+            for (long b = 0; b < valueBytes; b += 64) Sse.Prefetch0(r + b);
         }
     }
 

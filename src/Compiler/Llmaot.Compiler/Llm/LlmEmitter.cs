@@ -309,26 +309,18 @@ public static class LlmEmitter
             w.Line();
             w.Comment($"layer {l}: attention");
             w.Line($"Transformer.RmsNorm(x, (float*)(wb + W_{p}attn_norm), xb, Dim, RmsEps);");
-            bool fused = types[b + "attn_q"] == types[b + "attn_k"] && types[b + "attn_k"] == types[b + "attn_v"];
-            if (fused)
-            {
-                w.Comment("Q/K/V projections (+ biases), RoPE, this position's keys/values into the cache and attention over positions");
-                w.Comment("[0, pos] into xb2: one pool job, split by KV head");
-                string Bias(string name) => offsets.ContainsKey($"{b}{name}.bias") ? $"(float*)(wb + W_{p}{name}_bias)" : "null";
-                w.Line($"LlmParallel.AttentionBlock(_pool, {WF(b + "attn_q")}, {kv.Format}, Dim, xb, (sbyte*)xq, xd, wb + W_{p}attn_q, wb + W_{p}attn_k, wb + W_{p}attn_v, "
-                    + $"{Bias("attn_q")}, {Bias("attn_k")}, {Bias("attn_v")}, q, k, {(kv.Name == "f32" ? "null" : "v")}, cos, sin, {kv.Caches(l)}, xb2, Heads, KvHeads, HeadSize, pos, Context);");
-            }
+            w.Line(kv.Name == "f32" ? $"float* v{l} = valueCache + ({l}L * Context + pos) * KvDim; // the values go straight into the cache" : $"float* v{l} = v;");
+            if (types[b + "attn_q"] == types[b + "attn_k"] && types[b + "attn_k"] == types[b + "attn_v"])
+                w.Line($"LlmParallel.MatVec(_pool, {WF(b + "attn_q")}, Dim, xb, (sbyte*)xq, xd, wb + W_{p}attn_q, q, Dim, wb + W_{p}attn_k, k, KvDim, wb + W_{p}attn_v, v{l}, KvDim);");
             else
             {
-                w.Line(kv.Name == "f32" ? $"float* v{l} = valueCache + ({l}L * Context + pos) * KvDim;" : $"float* v{l} = v;");
                 w.Line($"LlmParallel.MatVec(_pool, {WF(b + "attn_q")}, Dim, xb, (sbyte*)xq, xd, wb + W_{p}attn_q, q, Dim);");
                 w.Line($"LlmParallel.MatVec(_pool, {WF(b + "attn_k")}, Dim, xb, (sbyte*)xq, xd, wb + W_{p}attn_k, k, KvDim);");
                 w.Line($"LlmParallel.MatVec(_pool, {WF(b + "attn_v")}, Dim, xb, (sbyte*)xq, xd, wb + W_{p}attn_v, v{l}, KvDim);");
-                EmitBiases(w, offsets, l, "q", "k", $"v{l}");
-                w.Comment("RoPE, this position's keys/values into the cache and attention into xb2 (one pool job, split by KV head)");
-                w.Line($"LlmParallel.AttentionBlock(_pool, WeightFormat.F32, {kv.Format}, Dim, xb, null, null, null, null, null, null, null, null, "
-                    + $"q, k, {(kv.Name == "f32" ? "null" : "v")}, cos, sin, {kv.Caches(l)}, xb2, Heads, KvHeads, HeadSize, pos, Context);");
             }
+            EmitBiases(w, offsets, l, "q", "k", $"v{l}");
+            w.Comment("RoPE, this position's keys/values into the cache, attention over positions [0, pos] into xb2 (one pool job, by KV head)");
+            w.Line($"LlmParallel.DecodeAttention(_pool, {kv.Format}, q, k, v{l}, cos, sin, {kv.Caches(l)}, xb2, Heads, KvHeads, HeadSize, pos, Context);");
             w.Line($"LlmParallel.MatVec(_pool, {WF(b + "attn_output")}, Dim, xb2, (sbyte*)xq, xd, wb + W_{p}attn_output, xb, Dim);");
             w.Line("Transformer.AddInPlace(x, xb, Dim);");
             w.Comment($"layer {l}: feed-forward (SwiGLU)");

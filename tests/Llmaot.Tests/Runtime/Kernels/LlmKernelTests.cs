@@ -303,11 +303,12 @@ public unsafe class LlmKernelTests
     [InlineData(KvFormat.F16, WeightFormat.Q8_0, 2)]
     [InlineData(KvFormat.Int8, WeightFormat.Q4_0, 2)]
     [InlineData(KvFormat.Int8, WeightFormat.F32, 1)]
-    public void Decode_attention_block_gives_the_results_of_the_separate_steps(KvFormat kv, WeightFormat fmt, int threads)
+    public void Decode_attention_job_gives_the_results_of_the_separate_steps(KvFormat kv, WeightFormat fmt, int threads)
     {
-        // The fused job (per KV head: K/V rows, biases, RoPE, cache store, then its query heads' Q rows, RoPE, attention) against
-        // the steps one after the other on one thread: the same values bit for bit, caches included, at every position.
-        int n = 256, heads = 4, kvHeads = 2, hs = 32, dim = heads * hs, kvDim = kvHeads * hs, maxLen = 48, steps = 45;
+        // The pool job (per KV head: RoPE on its keys, cache store, then its query heads' RoPE and attention) against the steps
+        // one after the other over all heads on one thread: the same values bit for bit, caches included, at every position
+        // (45 positions: from position 31 on, 32 positions × 1,024 multiply-adds, the job runs on the pool).
+        int n = 256, heads = 8, kvHeads = 2, hs = 64, dim = heads * hs, kvDim = kvHeads * hs, maxLen = 48, steps = 45;
         byte[] wq = Pack(Randn(dim * n, 41, 0.1f), fmt), wk = Pack(Randn(kvDim * n, 42, 0.1f), fmt), wv = Pack(Randn(kvDim * n, 43, 0.1f), fmt);
         var bq = Randn(dim, 44); var bk = Randn(kvDim, 45); var bv = Randn(kvDim, 46);
         int elem = kv switch { KvFormat.F16 => 2, KvFormat.Int8 => 1, _ => 4 };
@@ -332,8 +333,12 @@ public unsafe class LlmKernelTests
                 fixed (float* px = x)
                 {
                     float* cos = pc + pos * hs / 2, sin = ps + pos * hs / 2;
-                    LlmParallel.AttentionBlock(pool, fmt, kv, n, px, pxq, pd, pwq, pwk, pwv, pbq, pbk, pbv, pq1, pkk1, pvv1, cos, sin,
-                        pk1, pv1, pks1, pvs1, po1, heads, kvHeads, hs, pos, maxLen);
+                    float* vrow1 = kv == KvFormat.F32 ? (float*)pv1 + pos * kvDim : pvv1;
+                    LlmParallel.MatVec(pool, fmt, n, px, pxq, pd, pwq, pq1, dim, pwk, pkk1, kvDim, pwv, vrow1, kvDim);
+                    Transformer.AddInPlace(pq1, pbq, dim);
+                    Transformer.AddInPlace(pkk1, pbk, kvDim);
+                    Transformer.AddInPlace(vrow1, pbv, kvDim);
+                    LlmParallel.DecodeAttention(pool, kv, pq1, pkk1, vrow1, cos, sin, pk1, pv1, pks1, pvs1, po1, heads, kvHeads, hs, pos, maxLen);
                     // the separate steps
                     float* vrow = kv == KvFormat.F32 ? (float*)pv2 + pos * kvDim : pvv2;
                     LlmParallel.MatVec(single, fmt, n, px, pxq, pd, pwq, pq2, dim, pwk, pkk2, kvDim, pwv, vrow, kvDim);
