@@ -251,8 +251,36 @@ public static unsafe class Transformer
             scratch[t0] = acc * scale;
         }
         SoftmaxInPlace(scratch, len);
-        new Span<float>(o, headSize).Clear();
-        for (int t = 0; t < len; t++) Axpy(scratch[t], vh + (long)t * kvDim, o, headSize);
+        // out = Σ_t p[t] · V[t]: 64 outputs at a time stay in eight registers over all positions (the same FMAs in the same
+        // order as Axpy into memory, without a store and reload per position); the rest through Axpy.
+        int i0 = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (; i0 + 64 <= headSize; i0 += 64)
+            {
+                Vector256<float> o0 = Vector256<float>.Zero, o1 = o0, o2 = o0, o3 = o0, o4 = o0, o5 = o0, o6 = o0, o7 = o0;
+                float* v = vh + i0;
+                for (int t = 0; t < len; t++, v += kvDim)
+                {
+                    var a = Vector256.Create(scratch[t]);
+                    o0 = Vector256.FusedMultiplyAdd(a, Vector256.Load(v), o0);
+                    o1 = Vector256.FusedMultiplyAdd(a, Vector256.Load(v + 8), o1);
+                    o2 = Vector256.FusedMultiplyAdd(a, Vector256.Load(v + 16), o2);
+                    o3 = Vector256.FusedMultiplyAdd(a, Vector256.Load(v + 24), o3);
+                    o4 = Vector256.FusedMultiplyAdd(a, Vector256.Load(v + 32), o4);
+                    o5 = Vector256.FusedMultiplyAdd(a, Vector256.Load(v + 40), o5);
+                    o6 = Vector256.FusedMultiplyAdd(a, Vector256.Load(v + 48), o6);
+                    o7 = Vector256.FusedMultiplyAdd(a, Vector256.Load(v + 56), o7);
+                }
+                Vector256.Store(o0, o + i0); Vector256.Store(o1, o + i0 + 8); Vector256.Store(o2, o + i0 + 16); Vector256.Store(o3, o + i0 + 24);
+                Vector256.Store(o4, o + i0 + 32); Vector256.Store(o5, o + i0 + 40); Vector256.Store(o6, o + i0 + 48); Vector256.Store(o7, o + i0 + 56);
+            }
+        }
+        if (i0 < headSize)
+        {
+            new Span<float>(o + i0, headSize - i0).Clear();
+            for (int t = 0; t < len; t++) Axpy(scratch[t], vh + (long)t * kvDim + i0, o + i0, headSize - i0);
+        }
     }
 
     /// <summary>Writes one position's keys [kvDim] into the transposed cache [kvHeads, headSize, maxLen].</summary>

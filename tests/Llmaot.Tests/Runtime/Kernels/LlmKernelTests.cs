@@ -403,4 +403,32 @@ public unsafe class LlmKernelTests
             }
         }
     }
+
+    [Theory]
+    [InlineData(8, 1)]
+    [InlineData(8, 37)]
+    [InlineData(64, 100)]
+    [InlineData(72, 33)]
+    [InlineData(128, 70)]
+    public void Transposed_attention_matches_the_row_major_attention(int hs, int len)
+    {
+        // AttentionT (keys transposed, scores 32 positions at a time, outputs accumulated 64 at a time in registers, the rest
+        // through Axpy) against Attention (keys row-major, one dot product per position, Axpy per position), 2 query heads per KV head.
+        int heads = 4, kvHeads = 2, kvDim = kvHeads * hs, maxLen = len + 5;
+        var q = Randn(heads * hs, 61);
+        var keys = Randn(maxLen * kvDim, 62);
+        var vals = Randn(maxLen * kvDim, 63);
+        var kT = new float[kvDim * maxLen];
+        for (int t = 0; t < maxLen; t++)
+            for (int i = 0; i < kvDim; i++) kT[i * maxLen + t] = keys[t * kvDim + i];
+        var o1 = new float[heads * hs];
+        var o2 = new float[heads * hs];
+        var scratch = new float[maxLen + 16];
+        fixed (float* pq = q, pk = keys, pv = vals, pkT = kT, p1 = o1, p2 = o2, ps = scratch)
+        {
+            Transformer.Attention(pq, pk, pv, p1, heads, kvHeads, hs, len, ps);
+            Transformer.AttentionT(pq, pkT, pv, p2, heads, kvHeads, hs, len, maxLen, ps);
+        }
+        for (int i = 0; i < o1.Length; i++) Assert.True(Math.Abs(o1[i] - o2[i]) <= 1e-5f * (1 + Math.Abs(o1[i])), $"hs {hs} len {len} out {i}: {o2[i]} vs {o1[i]}");
+    }
 }
