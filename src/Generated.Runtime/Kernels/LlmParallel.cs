@@ -107,6 +107,8 @@ public unsafe struct DecodeAttentionJob
     public byte* Scratch;
     /// <summary>Bytes of scratch per thread.</summary>
     public long ScratchBytes;
+    /// <summary>Prefetch each KV head's cached keys and values before its attention.</summary>
+    public bool Prefetch;
 }
 
 /// <summary>
@@ -182,16 +184,19 @@ public static unsafe class LlmParallel
     /// already in their row: the V projection wrote them there), then for each query head h of g's group RoPE on h's query and
     /// attention over positions [0, pos] into <paramref name="outp"/>. Each head is computed as by <see cref="Transformer.AttentionT"/>
     /// (or the <see cref="KvCache"/> kernels), so results do not depend on the thread count. The pool's scratch must hold
-    /// maxLen floats per thread (the scores).
+    /// maxLen floats per thread (the scores). With <paramref name="prefetch"/> each chunk first prefetches its KV head's cached
+    /// keys and values (for models whose weights, streamed once per token, evict the cache from L2/L3; a small model's cache stays
+    /// there and the prefetches would only cost).
     /// </summary>
     public static void DecodeAttention(WorkerPool pool, KvFormat kv, float* q, float* k, float* v, float* cos, float* sin,
-        void* keysT, void* values, float* keyScales, float* valueScales, float* outp, int heads, int kvHeads, int headSize, int pos, int maxLen)
+        void* keysT, void* values, float* keyScales, float* valueScales, float* outp, int heads, int kvHeads, int headSize, int pos, int maxLen, bool prefetch)
     {
         DecodeAttentionJob j;
         j.Kv = kv; j.Q = q; j.K = k; j.V = v; j.Cos = cos; j.Sin = sin;
         j.KeysT = keysT; j.Values = values; j.KeyScales = keyScales; j.ValueScales = valueScales; j.Out = outp;
         j.Heads = heads; j.KvHeads = kvHeads; j.HeadSize = headSize; j.Pos = pos; j.MaxLen = maxLen;
         j.Scratch = pool.Scratch(0); j.ScratchBytes = pool.ScratchBytes;
+        j.Prefetch = prefetch;
         // scores and weighted values: 2·headSize multiply-adds per head and position
         if (pool.Threads == 1 || 2L * heads * headSize * (pos + 1) < MinParallelWork)
             for (int g = 0; g < kvHeads; g++) DecodeAttentionShare(&j, g, kvHeads, 0);
@@ -207,7 +212,7 @@ public static unsafe class LlmParallel
         int elem = j->Kv switch { KvFormat.F16 => 2, KvFormat.Int8 => 1, _ => 4 };
         // Start loading the group's cached keys and values (positions [0, pos)) now: they were evicted by the weights streamed
         // since the last token, and the attention loops alone keep few misses in flight.
-        PrefetchKv((byte*)j->KeysT + (long)k0 * maxLen * elem, (byte*)j->Values + (long)k0 * elem, hs, kvDim, j->Pos, maxLen, elem);
+        if (j->Prefetch) PrefetchKv((byte*)j->KeysT + (long)k0 * maxLen * elem, (byte*)j->Values + (long)k0 * elem, hs, kvDim, j->Pos, maxLen, elem);
         Transformer.Rope(j->K + k0, hs, hs, j->Cos, j->Sin);
         // this position's keys (transposed) and values of KV head g into the cache
         switch (j->Kv)

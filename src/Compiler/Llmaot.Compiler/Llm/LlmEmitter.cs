@@ -44,6 +44,9 @@ public static class LlmEmitter
         return (target, bytes);
     }
 
+    /// <summary>Weights above which the decode attention prefetches the KV cache (below, weights and cache stay in L2/L3 between tokens).</summary>
+    private const long PrefetchAboveBytes = 16L << 20;
+
     /// <summary>Prompt tokens per batched pass (bounded so the prompt buffers stay small).</summary>
     public const int PrefillBatch = 64;
 
@@ -214,6 +217,8 @@ public static class LlmEmitter
         w.Line($"/// <summary>Prompt tokens run together through each layer (longer prompts go in batches of this size).</summary>");
         w.Line($"public const int PrefillBatch = {batch};");
         w.Line($"/// <summary>Per-thread scratch of the worker pool: a tile of widened weight rows, or one attention row.</summary>");
+        w.Line($"/// <summary>Whether the decode attention prefetches the cached keys/values: the weights, streamed once per token, are larger than {PrefetchAboveBytes >> 20} MiB and evict them from L2/L3.</summary>");
+        w.Line($"private const bool PrefetchKv = {(weights.Length > PrefetchAboveBytes ? "true" : "false")};");
         w.Line($"private const long PoolScratchBytes = {Math.Max(Runtime.Kernels.LlmParallel.ScratchFloats, ctx + 16) * 4L};");
         w.Line();
         // State layout (floats) in one arena.
@@ -320,7 +325,7 @@ public static class LlmEmitter
             }
             EmitBiases(w, offsets, l, "q", "k", $"v{l}");
             w.Comment("RoPE, this position's keys/values into the cache, attention over positions [0, pos] into xb2 (one pool job, by KV head)");
-            w.Line($"LlmParallel.DecodeAttention(_pool, {kv.Format}, q, k, v{l}, cos, sin, {kv.Caches(l)}, xb2, Heads, KvHeads, HeadSize, pos, Context);");
+            w.Line($"LlmParallel.DecodeAttention(_pool, {kv.Format}, q, k, v{l}, cos, sin, {kv.Caches(l)}, xb2, Heads, KvHeads, HeadSize, pos, Context, PrefetchKv);");
             w.Line($"LlmParallel.MatVec(_pool, {WF(b + "attn_output")}, Dim, xb2, (sbyte*)xq, xd, wb + W_{p}attn_output, xb, Dim);");
             w.Line("Transformer.AddInPlace(x, xb, Dim);");
             w.Comment($"layer {l}: feed-forward (SwiGLU)");

@@ -338,7 +338,7 @@ public unsafe class LlmKernelTests
                     Transformer.AddInPlace(pq1, pbq, dim);
                     Transformer.AddInPlace(pkk1, pbk, kvDim);
                     Transformer.AddInPlace(vrow1, pbv, kvDim);
-                    LlmParallel.DecodeAttention(pool, kv, pq1, pkk1, vrow1, cos, sin, pk1, pv1, pks1, pvs1, po1, heads, kvHeads, hs, pos, maxLen);
+                    LlmParallel.DecodeAttention(pool, kv, pq1, pkk1, vrow1, cos, sin, pk1, pv1, pks1, pvs1, po1, heads, kvHeads, hs, pos, maxLen, prefetch: threads > 1);
                     // the separate steps
                     float* vrow = kv == KvFormat.F32 ? (float*)pv2 + pos * kvDim : pvv2;
                     LlmParallel.MatVec(single, fmt, n, px, pxq, pd, pwq, pq2, dim, pwk, pkk2, kvDim, pwv, vrow, kvDim);
