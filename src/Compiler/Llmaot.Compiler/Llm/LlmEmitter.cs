@@ -216,9 +216,9 @@ public static class LlmEmitter
         w.Line($"public const long WeightsBytes = {weights.Length};");
         w.Line($"/// <summary>Prompt tokens run together through each layer (longer prompts go in batches of this size).</summary>");
         w.Line($"public const int PrefillBatch = {batch};");
-        w.Line($"/// <summary>Per-thread scratch of the worker pool: a tile of widened weight rows, or one attention row.</summary>");
         w.Line($"/// <summary>Whether the decode attention prefetches the cached keys/values: the weights, streamed once per token, are larger than {PrefetchAboveBytes >> 20} MiB and evict them from L2/L3.</summary>");
         w.Line($"private const bool PrefetchKv = {(weights.Length > PrefetchAboveBytes ? "true" : "false")};");
+        w.Line($"/// <summary>Per-thread scratch of the worker pool: a tile of widened weight rows, or one attention row.</summary>");
         w.Line($"private const long PoolScratchBytes = {Math.Max(Runtime.Kernels.LlmParallel.ScratchFloats, ctx + 16) * 4L};");
         w.Line();
         // State layout (floats) in one arena.
