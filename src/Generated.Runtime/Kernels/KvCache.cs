@@ -82,43 +82,44 @@ public static unsafe class KvCache
     {
         int kvDim = nKvHeads * headSize;
         int group = nHeads / nKvHeads;
-        float scale = 1f / MathF.Sqrt(headSize);
         for (int h = 0; h < nHeads; h++)
+            AttentionHeadTF16(q + h * headSize, keysT + (long)(h / group) * headSize * maxLen, values + (h / group) * headSize, outp + h * headSize,
+                headSize, kvDim, len, maxLen, scratch);
+    }
+
+    /// <summary>One head of <see cref="AttentionTF16"/> (arguments as in <see cref="Transformer.AttentionHeadT"/>).</summary>
+    public static void AttentionHeadTF16(float* qh, Half* kt, Half* vh, float* o, int headSize, int kvDim, int len, int maxLen, float* scratch)
+    {
+        float scale = 1f / MathF.Sqrt(headSize);
+        int t0 = 0;
+        if (Avx2.IsSupported)
         {
-            float* qh = q + h * headSize;
-            Half* kt = keysT + (long)(h / group) * headSize * maxLen;
-            int t0 = 0;
+            for (; t0 + 8 <= len; t0 += 8)
+            {
+                var acc = Vector256<float>.Zero;
+                for (int d = 0; d < headSize; d++) acc = Vector256.FusedMultiplyAdd(Vector256.Create(qh[d]), Widen8(kt + (long)d * maxLen + t0), acc);
+                Vector256.Store(acc * scale, scratch + t0);
+            }
+        }
+        for (; t0 < len; t0++)
+        {
+            float acc = 0;
+            for (int d = 0; d < headSize; d++) acc += qh[d] * (float)kt[(long)d * maxLen + t0];
+            scratch[t0] = acc * scale;
+        }
+        Transformer.SoftmaxInPlace(scratch, len);
+        new Span<float>(o, headSize).Clear();
+        for (int t = 0; t < len; t++)
+        {
+            Half* v = vh + (long)t * kvDim;
+            float a = scratch[t];
+            int i = 0;
             if (Avx2.IsSupported)
             {
-                for (; t0 + 8 <= len; t0 += 8)
-                {
-                    var acc = Vector256<float>.Zero;
-                    for (int d = 0; d < headSize; d++) acc = Vector256.FusedMultiplyAdd(Vector256.Create(qh[d]), Widen8(kt + (long)d * maxLen + t0), acc);
-                    Vector256.Store(acc * scale, scratch + t0);
-                }
+                var va = Vector256.Create(a);
+                for (; i + 8 <= headSize; i += 8) Vector256.Store(Vector256.FusedMultiplyAdd(va, Widen8(v + i), Vector256.Load(o + i)), o + i);
             }
-            for (; t0 < len; t0++)
-            {
-                float acc = 0;
-                for (int d = 0; d < headSize; d++) acc += qh[d] * (float)kt[(long)d * maxLen + t0];
-                scratch[t0] = acc * scale;
-            }
-            Transformer.SoftmaxInPlace(scratch, len);
-            float* o = outp + h * headSize;
-            new Span<float>(o, headSize).Clear();
-            Half* vh = values + (h / group) * headSize;
-            for (int t = 0; t < len; t++)
-            {
-                Half* v = vh + (long)t * kvDim;
-                float a = scratch[t];
-                int i = 0;
-                if (Avx2.IsSupported)
-                {
-                    var va = Vector256.Create(a);
-                    for (; i + 8 <= headSize; i += 8) Vector256.Store(Vector256.FusedMultiplyAdd(va, Widen8(v + i), Vector256.Load(o + i)), o + i);
-                }
-                for (; i < headSize; i++) o[i] += a * (float)v[i];
-            }
+            for (; i < headSize; i++) o[i] += a * (float)v[i];
         }
     }
 
@@ -130,45 +131,52 @@ public static unsafe class KvCache
     {
         int kvDim = nKvHeads * headSize;
         int group = nHeads / nKvHeads;
-        float scale = 1f / MathF.Sqrt(headSize);
         for (int h = 0; h < nHeads; h++)
         {
-            float* qh = q + h * headSize;
             int kvh = h / group;
-            sbyte* kt = keysT + (long)kvh * headSize * maxLen;
-            float* ks = keyScales + (long)kvh * maxLen;
-            int t0 = 0;
+            AttentionHeadTInt8(q + h * headSize, keysT + (long)kvh * headSize * maxLen, keyScales + (long)kvh * maxLen, values + kvh * headSize,
+                valueScales + kvh, nKvHeads, outp + h * headSize, headSize, kvDim, len, maxLen, scratch);
+        }
+    }
+
+    /// <summary>
+    /// One head of <see cref="AttentionTInt8"/>: <paramref name="ks"/> its KV head's key scales [maxLen], <paramref name="vs"/> its
+    /// KV head's first value scale (stride <paramref name="vsStride"/> = kvHeads per position); other arguments as in
+    /// <see cref="Transformer.AttentionHeadT"/>.
+    /// </summary>
+    public static void AttentionHeadTInt8(float* qh, sbyte* kt, float* ks, sbyte* vh, float* vs, int vsStride, float* o,
+        int headSize, int kvDim, int len, int maxLen, float* scratch)
+    {
+        float scale = 1f / MathF.Sqrt(headSize);
+        int t0 = 0;
+        if (Avx2.IsSupported)
+        {
+            for (; t0 + 8 <= len; t0 += 8)
+            {
+                var acc = Vector256<float>.Zero;
+                for (int d = 0; d < headSize; d++) acc = Vector256.FusedMultiplyAdd(Vector256.Create(qh[d]), Widen8(kt + (long)d * maxLen + t0), acc);
+                Vector256.Store(acc * Vector256.Load(ks + t0) * scale, scratch + t0);
+            }
+        }
+        for (; t0 < len; t0++)
+        {
+            float acc = 0;
+            for (int d = 0; d < headSize; d++) acc += qh[d] * kt[(long)d * maxLen + t0];
+            scratch[t0] = acc * ks[t0] * scale;
+        }
+        Transformer.SoftmaxInPlace(scratch, len);
+        new Span<float>(o, headSize).Clear();
+        for (int t = 0; t < len; t++)
+        {
+            sbyte* v = vh + (long)t * kvDim;
+            float a = scratch[t] * vs[(long)t * vsStride];
+            int i = 0;
             if (Avx2.IsSupported)
             {
-                for (; t0 + 8 <= len; t0 += 8)
-                {
-                    var acc = Vector256<float>.Zero;
-                    for (int d = 0; d < headSize; d++) acc = Vector256.FusedMultiplyAdd(Vector256.Create(qh[d]), Widen8(kt + (long)d * maxLen + t0), acc);
-                    Vector256.Store(acc * Vector256.Load(ks + t0) * scale, scratch + t0);
-                }
+                var va = Vector256.Create(a);
+                for (; i + 8 <= headSize; i += 8) Vector256.Store(Vector256.FusedMultiplyAdd(va, Widen8(v + i), Vector256.Load(o + i)), o + i);
             }
-            for (; t0 < len; t0++)
-            {
-                float acc = 0;
-                for (int d = 0; d < headSize; d++) acc += qh[d] * kt[(long)d * maxLen + t0];
-                scratch[t0] = acc * ks[t0] * scale;
-            }
-            Transformer.SoftmaxInPlace(scratch, len);
-            float* o = outp + h * headSize;
-            new Span<float>(o, headSize).Clear();
-            sbyte* vh = values + kvh * headSize;
-            for (int t = 0; t < len; t++)
-            {
-                sbyte* v = vh + (long)t * kvDim;
-                float a = scratch[t] * valueScales[(long)t * nKvHeads + kvh];
-                int i = 0;
-                if (Avx2.IsSupported)
-                {
-                    var va = Vector256.Create(a);
-                    for (; i + 8 <= headSize; i += 8) Vector256.Store(Vector256.FusedMultiplyAdd(va, Widen8(v + i), Vector256.Load(o + i)), o + i);
-                }
-                for (; i < headSize; i++) o[i] += a * v[i];
-            }
+            for (; i < headSize; i++) o[i] += a * v[i];
         }
     }
 }

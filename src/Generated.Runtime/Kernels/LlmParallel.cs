@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
 
 namespace Llmaot.Runtime.Kernels;
 
@@ -83,6 +84,34 @@ public unsafe struct PromptAttentionJob
 }
 
 /// <summary>
+/// One decode step's attention (<see cref="LlmParallel.DecodeAttention"/>): RoPE on the position's query and keys, the key/value
+/// store into the cache and single-query attention, split over the pool by KV head.
+/// </summary>
+public unsafe struct DecodeAttentionJob
+{
+    /// <summary>Element type of the cache.</summary>
+    public KvFormat Kv;
+    /// <summary>This position's query [Heads·HeadSize], keys and values [KvHeads·HeadSize] (V unused by F32 caches: the values are already in their cache row).</summary>
+    public float* Q, K, V;
+    /// <summary>RoPE table rows of this position [HeadSize/2].</summary>
+    public float* Cos, Sin;
+    /// <summary>The layer's transposed key cache [KvHeads·HeadSize, MaxLen] and value cache [MaxLen, KvHeads·HeadSize] (F32, Half or sbyte elements).</summary>
+    public void* KeysT, Values;
+    /// <summary>Int8 caches: key scales [KvHeads, MaxLen] and value scales [MaxLen, KvHeads].</summary>
+    public float* KeyScales, ValueScales;
+    /// <summary>Attention output [Heads·HeadSize].</summary>
+    public float* Out;
+    /// <summary>Shapes and the position.</summary>
+    public int Heads, KvHeads, HeadSize, Pos, MaxLen;
+    /// <summary>The pool's per-thread scratch: thread i uses Scratch + i·ScratchBytes (MaxLen floats of scores).</summary>
+    public byte* Scratch;
+    /// <summary>Bytes of scratch per thread.</summary>
+    public long ScratchBytes;
+    /// <summary>Prefetch each KV head's cached keys and values before its attention.</summary>
+    public bool Prefetch;
+}
+
+/// <summary>
 /// The parallel parts of a generated language model: matrix-vector products for decoding (int8 activations for block-quantized
 /// weights), matrix-matrix products for the prompt (F32 weights go straight to <see cref="Gemm"/>; Q8_0/Q4_0/F16 rows are
 /// widened a tile at a time into per-thread scratch, never the whole tensor), and prompt attention.
@@ -147,6 +176,146 @@ public static unsafe class LlmParallel
             case WeightFormat.NBits4: NBits.MatVecRows4(w, j->X, y, j->N, rows, s, e); break;
             default: BlockQuant.MatVecQ4_0Q8(w, j->Xq, j->Xd, y, j->N, s, e); break;
         }
+    }
+
+    /// <summary>
+    /// The attention of one decode step after the Q/K/V projections, one pool job split by KV head: for each KV head g (a chunk),
+    /// RoPE on its keys, its keys (transposed) and values into the cache at <paramref name="pos"/> (an F32 cache's values are
+    /// already in their row: the V projection wrote them there), then for each query head h of g's group RoPE on h's query and
+    /// attention over positions [0, pos] into <paramref name="outp"/>. Each head is computed as by <see cref="Transformer.AttentionT"/>
+    /// (or the <see cref="KvCache"/> kernels), so results do not depend on the thread count. The pool's scratch must hold
+    /// maxLen floats per thread (the scores). With <paramref name="prefetch"/> each chunk first prefetches its KV head's cached
+    /// keys and values (for models whose weights, streamed once per token, evict the cache from L2/L3; a small model's cache stays
+    /// there and the prefetches would only cost).
+    /// </summary>
+    public static void DecodeAttention(WorkerPool pool, KvFormat kv, float* q, float* k, float* v, float* cos, float* sin,
+        void* keysT, void* values, float* keyScales, float* valueScales, float* outp, int heads, int kvHeads, int headSize, int pos, int maxLen, bool prefetch)
+    {
+        DecodeAttentionJob j;
+        j.Kv = kv; j.Q = q; j.K = k; j.V = v; j.Cos = cos; j.Sin = sin;
+        j.KeysT = keysT; j.Values = values; j.KeyScales = keyScales; j.ValueScales = valueScales; j.Out = outp;
+        j.Heads = heads; j.KvHeads = kvHeads; j.HeadSize = headSize; j.Pos = pos; j.MaxLen = maxLen;
+        j.Scratch = pool.Scratch(0); j.ScratchBytes = pool.ScratchBytes;
+        j.Prefetch = prefetch;
+        // scores and weighted values: 2·headSize multiply-adds per head and position
+        if (pool.Threads == 1 || 2L * heads * headSize * (pos + 1) < MinParallelWork)
+            for (int g = 0; g < kvHeads; g++) DecodeAttentionShare(&j, g, kvHeads, 0);
+        else pool.Run(&DecodeAttentionShare, &j, kvHeads);
+    }
+
+    private static void DecodeAttentionShare(void* args, int g, int chunks, int thread)
+    {
+        var j = (DecodeAttentionJob*)args;
+        int hs = j->HeadSize, kvDim = j->KvHeads * hs, group = j->Heads / j->KvHeads, len = j->Pos + 1, maxLen = j->MaxLen;
+        float* scratch = (float*)(j->Scratch + thread * j->ScratchBytes);
+        int k0 = g * hs;
+        int elem = j->Kv switch { KvFormat.F16 => 2, KvFormat.Int8 => 1, _ => 4 };
+        // Start loading the group's cached keys and values (positions [0, pos)) now: they were evicted by the weights streamed
+        // since the last token, and the attention loops alone keep few misses in flight.
+        if (j->Prefetch) PrefetchKv((byte*)j->KeysT + (long)k0 * maxLen * elem, (byte*)j->Values + (long)k0 * elem, hs, kvDim, j->Pos, maxLen, elem);
+        Transformer.Rope(j->K + k0, hs, hs, j->Cos, j->Sin);
+        // this position's keys (transposed) and values of KV head g into the cache
+        switch (j->Kv)
+        {
+            case KvFormat.F16:
+                KvCache.StoreKeyTF16(j->K + k0, (Half*)j->KeysT + (long)k0 * maxLen, hs, maxLen, j->Pos);
+                KvCache.StoreValueF16(j->V + k0, (Half*)j->Values + (long)j->Pos * kvDim + k0, hs);
+                break;
+            case KvFormat.Int8:
+                KvCache.StoreKeyTInt8(j->K + k0, (sbyte*)j->KeysT + (long)k0 * maxLen, j->KeyScales + (long)g * maxLen, hs, hs, maxLen, j->Pos);
+                KvCache.StoreValueInt8(j->V + k0, (sbyte*)j->Values + (long)j->Pos * kvDim + k0, j->ValueScales + (long)j->Pos * j->KvHeads + g, hs, hs);
+                break;
+            default:
+                Transformer.StoreKeyT(j->K + k0, (float*)j->KeysT + (long)k0 * maxLen, hs, maxLen, j->Pos);
+                break;
+        }
+        // the query heads of g's group: RoPE, attention
+        for (int h = g * group; h < (g + 1) * group; h++)
+        {
+            float* qh = j->Q + h * hs, o = j->Out + h * hs;
+            Transformer.Rope(qh, hs, hs, j->Cos, j->Sin);
+            switch (j->Kv)
+            {
+                case KvFormat.F16:
+                    KvCache.AttentionHeadTF16(qh, (Half*)j->KeysT + (long)k0 * maxLen, (Half*)j->Values + k0, o, hs, kvDim, len, maxLen, scratch);
+                    break;
+                case KvFormat.Int8:
+                    KvCache.AttentionHeadTInt8(qh, (sbyte*)j->KeysT + (long)k0 * maxLen, j->KeyScales + (long)g * maxLen, (sbyte*)j->Values + k0,
+                        j->ValueScales + g, j->KvHeads, o, hs, kvDim, len, maxLen, scratch);
+                    break;
+                default:
+                    Transformer.AttentionHeadT(qh, (float*)j->KeysT + (long)k0 * maxLen, (float*)j->Values + k0, o, hs, kvDim, len, maxLen, scratch);
+                    break;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Prefetches one KV head's cache for positions [0, len): the transposed keys (headSize rows of len elements, row stride
+    /// maxLen) and the values (len rows of headSize elements, row stride kvDim), elements of <paramref name="elem"/> bytes.
+    /// </summary>
+    private static void PrefetchKv(byte* keysT, byte* values, int headSize, int kvDim, int len, int maxLen, int elem)
+    {
+        if (!Sse.IsSupported || len <= 0) return;
+        long keyBytes = (long)len * elem, keyStride = (long)maxLen * elem, valueBytes = (long)headSize * elem, valueStride = (long)kvDim * elem;
+        for (int d = 0; d < headSize; d++)
+        {
+            byte* r = keysT + d * keyStride;
+            for (long b = 0; b < keyBytes; b += 64) Sse.Prefetch0(r + b);
+        }
+        for (int t = 0; t < len; t++)
+        {
+            byte* r = values + t * valueStride;
+            for (long b = 0; b < valueBytes; b += 64) Sse.Prefetch0(r + b);
+        }
+    }
+
+    /// <summary>Rows [s, e) of y = W·x in <paramref name="format"/> (not NBits4).</summary>
+    private static void Rows(WeightFormat format, int n, float* x, sbyte* xq, float* xd, byte* w, float* y, int s, int e)
+    {
+        switch (format)
+        {
+            case WeightFormat.F32: Transformer.MatVecF32(w, x, y, n, s, e); break;
+            case WeightFormat.F16: Transformer.MatVecF16(w, x, y, n, s, e); break;
+            case WeightFormat.Q8_0: BlockQuant.MatVecQ8_0Q8(w, xq, xd, y, n, s, e); break;
+            default: BlockQuant.MatVecQ4_0Q8(w, xq, xd, y, n, s, e); break;
+        }
+    }
+
+    /// <summary>
+    /// The gate and up products of the feed-forward and SwiGLU in one pool job: g = silu(Wg·x) ⊙ (Wu·x) into <paramref name="g"/>
+    /// (<paramref name="u"/> holds Wu·x). Each chunk takes the same rows of both matrices and applies SwiGLU to them; chunk
+    /// boundaries are multiples of 16, so each element takes the same (vector or scalar) SwiGLU path as one call over all rows
+    /// and results do not depend on the thread count. For Q8_0/Q4_0 weights x is first quantized into xq/xd.
+    /// </summary>
+    public static void GateUpSwiGlu(WorkerPool pool, WeightFormat format, int n, float* x, sbyte* xq, float* xd, byte* wg, float* g, byte* wu, float* u, int rows)
+    {
+        if (format == WeightFormat.NBits4)
+        {
+            MatVec(pool, format, n, x, xq, xd, wg, g, rows, wu, u, rows);
+            Transformer.SwiGlu(g, u, rows);
+            return;
+        }
+        if (format is WeightFormat.Q8_0 or WeightFormat.Q4_0) BlockQuant.QuantizeActivations(x, xq, xd, n);
+        MatVecJob j;
+        j.Format = format; j.N = n; j.X = x; j.Xq = xq; j.Xd = xd;
+        j.W0 = wg; j.Y0 = g; j.Rows0 = rows;
+        j.W1 = wu; j.Y1 = u; j.Rows1 = rows;
+        j.W2 = null; j.Y2 = null; j.Rows2 = 0;
+        if (pool.Threads == 1 || 2L * rows * n < MinParallelWork) GateUpShare(&j, 0, 1, 0);
+        else pool.Run(&GateUpShare, &j, Math.Min(pool.Threads * 4, Math.Max(1, rows / 16)));
+    }
+
+    private static void GateUpShare(void* args, int index, int chunks, int thread)
+    {
+        var j = (MatVecJob*)args;
+        int rows = j->Rows0;
+        int s = index == 0 ? 0 : (int)((long)rows * index / chunks) & ~15;
+        int e = index + 1 >= chunks ? rows : (int)((long)rows * (index + 1) / chunks) & ~15;
+        if (s >= e) return;
+        Rows(j->Format, j->N, j->X, j->Xq, j->Xd, j->W0, j->Y0, s, e);
+        Rows(j->Format, j->N, j->X, j->Xq, j->Xd, j->W1, j->Y1, s, e);
+        Transformer.SwiGlu(j->Y0 + s, j->Y1 + s, e - s);
     }
 
     /// <summary>

@@ -44,6 +44,9 @@ public static class LlmEmitter
         return (target, bytes);
     }
 
+    /// <summary>Weights above which the decode attention prefetches the KV cache (below, weights and cache stay in L2/L3 between tokens).</summary>
+    private const long PrefetchAboveBytes = 16L << 20;
+
     /// <summary>Prompt tokens per batched pass (bounded so the prompt buffers stay small).</summary>
     public const int PrefillBatch = 64;
 
@@ -213,6 +216,8 @@ public static class LlmEmitter
         w.Line($"public const long WeightsBytes = {weights.Length};");
         w.Line($"/// <summary>Prompt tokens run together through each layer (longer prompts go in batches of this size).</summary>");
         w.Line($"public const int PrefillBatch = {batch};");
+        w.Line($"/// <summary>Whether the decode attention prefetches the cached keys/values: the weights, streamed once per token, are larger than {PrefetchAboveBytes >> 20} MiB and evict them from L2/L3.</summary>");
+        w.Line($"private const bool PrefetchKv = {(weights.Length > PrefetchAboveBytes ? "true" : "false")};");
         w.Line($"/// <summary>Per-thread scratch of the worker pool: a tile of widened weight rows, or one attention row.</summary>");
         w.Line($"private const long PoolScratchBytes = {Math.Max(Runtime.Kernels.LlmParallel.ScratchFloats, ctx + 16) * 4L};");
         w.Line();
@@ -309,7 +314,7 @@ public static class LlmEmitter
             w.Line();
             w.Comment($"layer {l}: attention");
             w.Line($"Transformer.RmsNorm(x, (float*)(wb + W_{p}attn_norm), xb, Dim, RmsEps);");
-            w.Line(kv.Name == "f32" ? $"float* v{l} = valueCache + ({l}L * Context + pos) * KvDim;" : $"float* v{l} = v;");
+            w.Line(kv.Name == "f32" ? $"float* v{l} = valueCache + ({l}L * Context + pos) * KvDim; // the values go straight into the cache" : $"float* v{l} = v;");
             if (types[b + "attn_q"] == types[b + "attn_k"] && types[b + "attn_k"] == types[b + "attn_v"])
                 w.Line($"LlmParallel.MatVec(_pool, {WF(b + "attn_q")}, Dim, xb, (sbyte*)xq, xd, wb + W_{p}attn_q, q, Dim, wb + W_{p}attn_k, k, KvDim, wb + W_{p}attn_v, v{l}, KvDim);");
             else
@@ -319,22 +324,23 @@ public static class LlmEmitter
                 w.Line($"LlmParallel.MatVec(_pool, {WF(b + "attn_v")}, Dim, xb, (sbyte*)xq, xd, wb + W_{p}attn_v, v{l}, KvDim);");
             }
             EmitBiases(w, offsets, l, "q", "k", $"v{l}");
-            w.Line($"Transformer.Rope(q, Dim, HeadSize, cos, sin);");
-            w.Line($"Transformer.Rope(k, KvDim, HeadSize, cos, sin);");
-            kv.Store(w, l, "k", $"v{l}", "pos");
-            kv.Attention(w, l, "q", "xb", "pos + 1", "att");
-            w.Line($"LlmParallel.MatVec(_pool, {WF(b + "attn_output")}, Dim, xb, (sbyte*)xq, xd, wb + W_{p}attn_output, xb2, Dim);");
-            w.Line("Transformer.AddInPlace(x, xb2, Dim);");
+            w.Comment("RoPE, this position's keys/values into the cache, attention over positions [0, pos] into xb2 (one pool job, by KV head)");
+            w.Line($"LlmParallel.DecodeAttention(_pool, {kv.Format}, q, k, v{l}, cos, sin, {kv.Caches(l)}, xb2, Heads, KvHeads, HeadSize, pos, Context, PrefetchKv);");
+            w.Line($"LlmParallel.MatVec(_pool, {WF(b + "attn_output")}, Dim, xb2, (sbyte*)xq, xd, wb + W_{p}attn_output, xb, Dim);");
+            w.Line("Transformer.AddInPlace(x, xb, Dim);");
             w.Comment($"layer {l}: feed-forward (SwiGLU)");
             w.Line($"Transformer.RmsNorm(x, (float*)(wb + W_{p}ffn_norm), xb, Dim, RmsEps);");
             if (types[b + "ffn_gate"] == types[b + "ffn_up"])
-                w.Line($"LlmParallel.MatVec(_pool, {WF(b + "ffn_gate")}, Dim, xb, (sbyte*)xq, xd, wb + W_{p}ffn_gate, hb, HiddenDim, wb + W_{p}ffn_up, hb2, HiddenDim);");
+            {
+                w.Comment("gate and up products and SwiGLU in one pool job: hb = silu(gate·xb) * (up·xb)");
+                w.Line($"LlmParallel.GateUpSwiGlu(_pool, {WF(b + "ffn_gate")}, Dim, xb, (sbyte*)xq, xd, wb + W_{p}ffn_gate, hb, wb + W_{p}ffn_up, hb2, HiddenDim);");
+            }
             else
             {
                 w.Line($"LlmParallel.MatVec(_pool, {WF(b + "ffn_gate")}, Dim, xb, (sbyte*)xq, xd, wb + W_{p}ffn_gate, hb, HiddenDim);");
                 w.Line($"LlmParallel.MatVec(_pool, {WF(b + "ffn_up")}, Dim, xb, (sbyte*)xq, xd, wb + W_{p}ffn_up, hb2, HiddenDim);");
+                w.Line("Transformer.SwiGlu(hb, hb2, HiddenDim);");
             }
-            w.Line("Transformer.SwiGlu(hb, hb2, HiddenDim);");
             w.Line($"LlmParallel.MatVec(_pool, {WF(b + "ffn_down")}, HiddenDim, hb, (sbyte*)xq, xd, wb + W_{p}ffn_down, xb, Dim);");
             w.Line("Transformer.AddInPlace(x, xb, Dim);");
         }
@@ -416,22 +422,16 @@ public static class LlmEmitter
             }
         }
 
-        /// <summary>Single-query attention over the layer's cache.</summary>
-        public void Attention(CSharpWriter w, int l, string q, string o, string len, string scratch)
+        /// <summary>The KvFormat member naming this cache type.</summary>
+        public string Format => Name switch { "f16" => "KvFormat.F16", "int8" => "KvFormat.Int8", _ => "KvFormat.F32" };
+
+        /// <summary>Layer <paramref name="l"/>'s key cache, value cache, key scales and value scales as arguments (scales null unless int8).</summary>
+        public string Caches(int l) => Name switch
         {
-            switch (Name)
-            {
-                case "f16":
-                    w.Line($"KvCache.AttentionTF16({q}, (Half*)keyCache + {KeysT(l)}, (Half*)valueCache + {Values(l)}, {o}, Heads, KvHeads, HeadSize, {len}, Context, {scratch});");
-                    break;
-                case "int8":
-                    w.Line($"KvCache.AttentionTInt8({q}, (sbyte*)keyCache + {KeysT(l)}, keyScale + {l}L * KvHeads * Context, (sbyte*)valueCache + {Values(l)}, valueScale + {l}L * Context * KvHeads, {o}, Heads, KvHeads, HeadSize, {len}, Context, {scratch});");
-                    break;
-                default:
-                    w.Line($"Transformer.AttentionT({q}, keyCache + {KeysT(l)}, valueCache + {Values(l)}, {o}, Heads, KvHeads, HeadSize, {len}, Context, {scratch});");
-                    break;
-            }
-        }
+            "f16" => $"(Half*)keyCache + {KeysT(l)}, (Half*)valueCache + {Values(l)}, null, null",
+            "int8" => $"(sbyte*)keyCache + {KeysT(l)}, (sbyte*)valueCache + {Values(l)}, keyScale + {l}L * KvHeads * Context, valueScale + {l}L * Context * KvHeads",
+            _ => $"keyCache + {KeysT(l)}, valueCache + {Values(l)}, null, null",
+        };
 
         /// <summary>Causal attention of the prompt's tokens over the layer's cache.</summary>
         public void PromptAttention(CSharpWriter w, int l)

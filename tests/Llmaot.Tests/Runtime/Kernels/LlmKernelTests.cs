@@ -375,4 +375,153 @@ public unsafe class LlmKernelTests
             }
         }
     }
+
+    private static byte[] Pack(float[] w, WeightFormat fmt)
+    {
+        if (fmt == WeightFormat.F32) return System.Runtime.InteropServices.MemoryMarshal.AsBytes(w.AsSpan()).ToArray();
+        var b = new byte[w.Length / 32 * (fmt == WeightFormat.Q8_0 ? 34 : 18)];
+        fixed (float* pw = w)
+        fixed (byte* pb = b)
+        {
+            if (fmt == WeightFormat.Q8_0) BlockQuant.QuantizeQ8_0(pw, pb, w.Length);
+            else BlockQuant.QuantizeQ4_0(pw, pb, w.Length);
+        }
+        return b;
+    }
+
+    [Theory]
+    [InlineData(KvFormat.F32, WeightFormat.F32, 1)]
+    [InlineData(KvFormat.F32, WeightFormat.Q8_0, 2)]
+    [InlineData(KvFormat.F32, WeightFormat.Q4_0, 3)]
+    [InlineData(KvFormat.F16, WeightFormat.Q8_0, 2)]
+    [InlineData(KvFormat.Int8, WeightFormat.Q4_0, 2)]
+    [InlineData(KvFormat.Int8, WeightFormat.F32, 1)]
+    public void Decode_attention_job_gives_the_results_of_the_separate_steps(KvFormat kv, WeightFormat fmt, int threads)
+    {
+        // The pool job (per KV head: RoPE on its keys, cache store, then its query heads' RoPE and attention) against the steps
+        // one after the other over all heads on one thread: the same values bit for bit, caches included, at every position
+        // (45 positions: from position 31 on, 32 positions × 1,024 multiply-adds, the job runs on the pool).
+        int n = 256, heads = 8, kvHeads = 2, hs = 64, dim = heads * hs, kvDim = kvHeads * hs, maxLen = 48, steps = 45;
+        byte[] wq = Pack(Randn(dim * n, 41, 0.1f), fmt), wk = Pack(Randn(kvDim * n, 42, 0.1f), fmt), wv = Pack(Randn(kvDim * n, 43, 0.1f), fmt);
+        var bq = Randn(dim, 44); var bk = Randn(kvDim, 45); var bv = Randn(kvDim, 46);
+        int elem = kv switch { KvFormat.F16 => 2, KvFormat.Int8 => 1, _ => 4 };
+        byte[] kc1 = new byte[kvDim * maxLen * elem], kc2 = new byte[kc1.Length], vc1 = new byte[kc1.Length], vc2 = new byte[kc1.Length];
+        float[] ks1 = new float[kvHeads * maxLen], ks2 = new float[ks1.Length], vs1 = new float[ks1.Length], vs2 = new float[ks1.Length];
+        float[] q1 = new float[dim], q2 = new float[dim], k1 = new float[kvDim], k2 = new float[kvDim], v1 = new float[kvDim], v2 = new float[kvDim];
+        float[] o1 = new float[dim], o2 = new float[dim], cosT = new float[maxLen * hs / 2], sinT = new float[maxLen * hs / 2];
+        var xq = new sbyte[2 * n];
+        var xd = new float[n / 32];
+        var scratch = new float[maxLen + 16];
+        using var pool = new WorkerPool(threads, (maxLen + 16) * 4);
+        using var single = new WorkerPool(1);
+        fixed (byte* pwq = wq, pwk = wk, pwv = wv, pk1 = kc1, pk2 = kc2, pv1 = vc1, pv2 = vc2)
+        fixed (float* pbq = bq, pbk = bk, pbv = bv, pks1 = ks1, pks2 = ks2, pvs1 = vs1, pvs2 = vs2, pq1 = q1, pq2 = q2, pkk1 = k1, pkk2 = k2, pvv1 = v1, pvv2 = v2)
+        fixed (float* po1 = o1, po2 = o2, pc = cosT, ps = sinT, pd = xd, psc = scratch)
+        fixed (sbyte* pxq = xq)
+        {
+            Transformer.RopeTable(pc, ps, maxLen, hs, 10000f);
+            for (int pos = 0; pos < steps; pos++)
+            {
+                var x = Randn(n, 100 + pos);
+                fixed (float* px = x)
+                {
+                    float* cos = pc + pos * hs / 2, sin = ps + pos * hs / 2;
+                    float* vrow1 = kv == KvFormat.F32 ? (float*)pv1 + pos * kvDim : pvv1;
+                    LlmParallel.MatVec(pool, fmt, n, px, pxq, pd, pwq, pq1, dim, pwk, pkk1, kvDim, pwv, vrow1, kvDim);
+                    Transformer.AddInPlace(pq1, pbq, dim);
+                    Transformer.AddInPlace(pkk1, pbk, kvDim);
+                    Transformer.AddInPlace(vrow1, pbv, kvDim);
+                    LlmParallel.DecodeAttention(pool, kv, pq1, pkk1, vrow1, cos, sin, pk1, pv1, pks1, pvs1, po1, heads, kvHeads, hs, pos, maxLen, prefetch: threads > 1);
+                    // the separate steps
+                    float* vrow = kv == KvFormat.F32 ? (float*)pv2 + pos * kvDim : pvv2;
+                    LlmParallel.MatVec(single, fmt, n, px, pxq, pd, pwq, pq2, dim, pwk, pkk2, kvDim, pwv, vrow, kvDim);
+                    Transformer.AddInPlace(pq2, pbq, dim);
+                    Transformer.AddInPlace(pkk2, pbk, kvDim);
+                    Transformer.AddInPlace(vrow, pbv, kvDim);
+                    Transformer.Rope(pq2, dim, hs, cos, sin);
+                    Transformer.Rope(pkk2, kvDim, hs, cos, sin);
+                    switch (kv)
+                    {
+                        case KvFormat.F16:
+                            KvCache.StoreKeyTF16(pkk2, (Half*)pk2, kvDim, maxLen, pos);
+                            KvCache.StoreValueF16(pvv2, (Half*)pv2 + pos * kvDim, kvDim);
+                            KvCache.AttentionTF16(pq2, (Half*)pk2, (Half*)pv2, po2, heads, kvHeads, hs, pos + 1, maxLen, psc);
+                            break;
+                        case KvFormat.Int8:
+                            KvCache.StoreKeyTInt8(pkk2, (sbyte*)pk2, pks2, kvDim, hs, maxLen, pos);
+                            KvCache.StoreValueInt8(pvv2, (sbyte*)pv2 + pos * kvDim, pvs2 + pos * kvHeads, kvDim, hs);
+                            KvCache.AttentionTInt8(pq2, (sbyte*)pk2, pks2, (sbyte*)pv2, pvs2, po2, heads, kvHeads, hs, pos + 1, maxLen, psc);
+                            break;
+                        default:
+                            Transformer.StoreKeyT(pkk2, (float*)pk2, kvDim, maxLen, pos);
+                            Transformer.AttentionT(pq2, (float*)pk2, (float*)pv2, po2, heads, kvHeads, hs, pos + 1, maxLen, psc);
+                            break;
+                    }
+                }
+                for (int i = 0; i < dim; i++) Assert.True(o1[i] == o2[i] && q1[i] == q2[i], $"pos {pos} out {i}: {o1[i]} vs {o2[i]} (q {q1[i]} vs {q2[i]})");
+            }
+        }
+        Assert.Equal(kc2, kc1);
+        Assert.Equal(vc2, vc1);
+        Assert.Equal(ks2, ks1);
+        Assert.Equal(vs2, vs1);
+    }
+
+    [Theory]
+    [InlineData(WeightFormat.Q8_0, 1)]
+    [InlineData(WeightFormat.Q8_0, 2)]
+    [InlineData(WeightFormat.Q4_0, 3)]
+    [InlineData(WeightFormat.F32, 2)]
+    public void Gate_up_swiglu_job_gives_the_results_of_the_separate_steps(WeightFormat fmt, int threads)
+    {
+        // 301 rows: chunk boundaries fall on multiples of 16 and the last 5 rows take SwiGLU's scalar tail, as in one call.
+        int n = 128, rows = 301;
+        byte[] wg = Pack(Randn(rows * n, 51, 0.2f), fmt), wu = Pack(Randn(rows * n, 52, 0.2f), fmt);
+        var x = Randn(n, 53);
+        float[] g1 = new float[rows], u1 = new float[rows], g2 = new float[rows], u2 = new float[rows];
+        var xq = new sbyte[2 * n];
+        var xd = new float[n / 32];
+        using var pool = new WorkerPool(threads);
+        using var single = new WorkerPool(1);
+        fixed (byte* pg = wg, pu = wu)
+        fixed (float* px = x, pg1 = g1, pu1 = u1, pg2 = g2, pu2 = u2, pd = xd)
+        fixed (sbyte* pxq = xq)
+        {
+            for (int rep = 0; rep < 10; rep++)
+            {
+                LlmParallel.GateUpSwiGlu(pool, fmt, n, px, pxq, pd, pg, pg1, pu, pu1, rows);
+                LlmParallel.MatVec(single, fmt, n, px, pxq, pd, pg, pg2, rows, pu, pu2, rows);
+                Transformer.SwiGlu(pg2, pu2, rows);
+                for (int i = 0; i < rows; i++) Assert.True(g1[i] == g2[i] && u1[i] == u2[i], $"rep {rep} row {i}: {g1[i]} vs {g2[i]}");
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(8, 1)]
+    [InlineData(8, 37)]
+    [InlineData(64, 100)]
+    [InlineData(72, 33)]
+    [InlineData(128, 70)]
+    public void Transposed_attention_matches_the_row_major_attention(int hs, int len)
+    {
+        // AttentionT (keys transposed, scores 32 positions at a time, outputs accumulated 64 at a time in registers, the rest
+        // through Axpy) against Attention (keys row-major, one dot product per position, Axpy per position), 2 query heads per KV head.
+        int heads = 4, kvHeads = 2, kvDim = kvHeads * hs, maxLen = len + 5;
+        var q = Randn(heads * hs, 61);
+        var keys = Randn(maxLen * kvDim, 62);
+        var vals = Randn(maxLen * kvDim, 63);
+        var kT = new float[kvDim * maxLen];
+        for (int t = 0; t < maxLen; t++)
+            for (int i = 0; i < kvDim; i++) kT[i * maxLen + t] = keys[t * kvDim + i];
+        var o1 = new float[heads * hs];
+        var o2 = new float[heads * hs];
+        var scratch = new float[maxLen + 16];
+        fixed (float* pq = q, pk = keys, pv = vals, pkT = kT, p1 = o1, p2 = o2, ps = scratch)
+        {
+            Transformer.Attention(pq, pk, pv, p1, heads, kvHeads, hs, len, ps);
+            Transformer.AttentionT(pq, pkT, pv, p2, heads, kvHeads, hs, len, maxLen, ps);
+        }
+        for (int i = 0; i < o1.Length; i++) Assert.True(Math.Abs(o1[i] - o2[i]) <= 1e-5f * (1 + Math.Abs(o1[i])), $"hs {hs} len {len} out {i}: {o2[i]} vs {o1[i]}");
+    }
 }
