@@ -14,7 +14,8 @@ using Llmaot.Runtime.Kernels;
 /// <summary>
 /// The language-model benchmark (issue 5, scale and speed):
 /// <c>dotnet run -c Release --project tests/Llmaot.Benchmarks -- --llm [--shapes 15m,110m,1b] [--types f32,q8_0,q4_0] [--threads 1,2]
-/// [-n 128] [--prompt 64] [--ctx 512] [--reps 2] [--isa ISA] [--work DIR] [--with-1b-f32] [--reuse] [--kernels] [--out FILE.md]</c>.
+/// [-n 128] [--prompt 64] [--ctx 512] [--reps 2] [--isa ISA] [--work DIR] [--with-1b-f32] [--reuse] [--kernels] [--kv-cache f16|int8]
+/// [--out FILE.md]</c>. <c>--kv-cache</c> applies to the synthetic models only (labelled kv-TYPE); stories260K keeps the f32 cache.
 /// --kernels measures the 110m model's matrix products in-process instead (<see cref="KernelBench"/>).
 /// Builds stories260K and the synthetic GGUF models (<see cref="GgufSynth"/>), runs each binary once with a fixed prompt of --prompt
 /// tokens (--prompt-tokens) for prefill tok/s and once from an empty prompt with -n greedy tokens for decode tok/s (both from the
@@ -31,7 +32,7 @@ internal static class LlmBench
         var types = new List<string> { "f32", "q8_0", "q4_0" };
         var threads = new List<int> { 1, 2 };
         int n = 128, prompt = 64, ctx = 512, reps = 2;
-        string? isa = null, outFile = null;
+        string? isa = null, outFile = null, kvCache = null;
         string work = Path.Combine(Path.GetTempPath(), "llmaot-llm-bench");
         bool big = false, reuse = false, kernels = false;
         for (int i = 0; i < args.Length; i++)
@@ -52,6 +53,7 @@ internal static class LlmBench
                 case "--with-1b-f32": big = true; break;
                 case "--reuse": reuse = true; break;
                 case "--kernels": kernels = true; break;
+                case "--kv-cache": kvCache = args[++i]; break;
                 default: Console.Error.WriteLine($"unknown option {args[i]}"); return 2;
             }
         }
@@ -87,7 +89,7 @@ internal static class LlmBench
                     GgufSynth.Write(file, shape, et, seed: 1, context: 2048);
                     Console.WriteLine(string.Create(Ci, $"wrote {file} ({new FileInfo(file).Length:N0} bytes) in {sw.Elapsed.TotalSeconds:F1} s"));
                 }
-                models.Add(($"{sh} {ty}", file, null, shape.BytesPerToken(et), ctx));
+                models.Add(($"{sh} {ty}{(kvCache is null ? "" : $" kv-{kvCache}")}", file, null, shape.BytesPerToken(et), ctx));
             }
 
         var header = new List<string>
@@ -103,7 +105,8 @@ internal static class LlmBench
             long binBytes;
             try
             {
-                (exe, binBytes) = Build(path, tok, name, mctx, work, isa, weightsFile: !label.StartsWith("stories260K", StringComparison.Ordinal), reuse);
+                bool synthetic = !label.StartsWith("stories260K", StringComparison.Ordinal);
+                (exe, binBytes) = Build(path, tok, name, mctx, work, isa, weightsFile: synthetic, reuse, synthetic ? kvCache : null);
             }
             catch (Exception e)
             {
@@ -148,12 +151,12 @@ internal static class LlmBench
         return 0;
     }
 
-    private static (string Exe, long Bytes) Build(string path, string? tokenizer, string name, int ctx, string work, string? isa, bool weightsFile, bool reuse)
+    private static (string Exe, long Bytes) Build(string path, string? tokenizer, string name, int ctx, string work, string? isa, bool weightsFile, bool reuse, string? kvCache)
     {
         // --reuse: run the binaries a previous run built in --work (same sources and options assumed), e.g. to re-measure later
         string built = Path.Combine(work, "bin", name, name);
         if (reuse && File.Exists(built)) return (built, new FileInfo(built).Length);
-        var co = new CompileOptions { Tokenizer = tokenizer, Context = ctx };
+        var co = new CompileOptions { Tokenizer = tokenizer, Context = ctx, KvCache = kvCache };
         var eo = new EmitOptions
         {
             ClassName = Compiler.ClassNameFor(name.Replace('-', '_')),
