@@ -89,11 +89,15 @@ public sealed unsafe class WorkerPool : IDisposable
             for (int c = 0; c < chunks; c++) job(args, c, chunks, 0);
             return;
         }
+        // Close the previous generation before its fields change: a worker still in Work for it may have read the ticket
+        // (all chunks claimed) and then read the new _chunks; were the ticket left as it is, its claim could succeed against
+        // the larger new count and run a chunk twice (and count it in the new _done). The closed ticket fails every such claim.
+        long gen = (Volatile.Read(ref _ticket) >> 32) + 1;
+        Interlocked.Exchange(ref _ticket, ((gen - 1) << 32) | int.MaxValue);
         _job = job;
         _args = args;
         _chunks = chunks;
         Volatile.Write(ref _done, 0);
-        long gen = (Volatile.Read(ref _ticket) >> 32) + 1;
         Interlocked.Exchange(ref _ticket, gen << 32);
         if (Volatile.Read(ref _sleepers) > 0)
             lock (_gate) Monitor.PulseAll(_gate);

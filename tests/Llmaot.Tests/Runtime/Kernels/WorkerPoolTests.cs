@@ -30,6 +30,30 @@ public unsafe class WorkerPoolTests
     }
 
     [Fact]
+    public void Consecutive_jobs_with_different_chunk_counts_run_each_chunk_exactly_once()
+    {
+        // A worker still claiming in the previous job (all its chunks taken) must not claim against the next job's larger
+        // chunk count: that ran a chunk twice and left the caller waiting for a count it had overshot (a decode hang, seen
+        // when the attention job of 12 chunks followed a product of 2).
+        var work = Task.Run(() =>
+        {
+            using var pool = new WorkerPool(2);
+            var hits = new int[12];
+            fixed (int* h = hits)
+                for (int iter = 0; iter < 200_000; iter++)
+                {
+                    int chunks = iter % 2 == 0 ? 2 : 12;
+                    pool.Run(&Count, h, chunks);
+                    for (int c = 0; c < chunks; c++)
+                        if (h[c] != 1) Assert.Fail($"job {iter} ({chunks} chunks): chunk {c} ran {h[c]} times");
+                    new Span<int>(h, chunks).Clear();
+                }
+        });
+        Assert.True(work.Wait(TimeSpan.FromMinutes(2)), "the pool hung: a job's chunks never all reported done");
+        work.GetAwaiter().GetResult();
+    }
+
+    [Fact]
     public void Waking_parked_workers_does_not_allocate_on_the_calling_thread()
     {
         using var pool = new WorkerPool(2);
