@@ -61,15 +61,21 @@ public unsafe class WorkerPoolTests
         fixed (int* h = hits)
         {
             pool.Run(&Count, h, hits.Length); // compiles Run and the job
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            for (int rep = 0; rep < 5; rep++)
+            // Three windows of two wake-ups each: an allocation on the wake path shows in every window, while the JIT may
+            // allocate once on this thread when it recompiles a hot method (as in LlmTests' allocation check).
+            var windows = new long[3];
+            for (int wi = 0; wi < windows.Length; wi++)
             {
-                Thread.Sleep(5); // longer than the workers' spin: they park on the monitor
-                pool.Run(&Count, h, hits.Length);
+                long before = GC.GetAllocatedBytesForCurrentThread();
+                for (int rep = 0; rep < 2; rep++)
+                {
+                    Thread.Sleep(5); // longer than the workers' spin: they park on the monitor
+                    pool.Run(&Count, h, hits.Length);
+                }
+                windows[wi] = GC.GetAllocatedBytesForCurrentThread() - before;
             }
-            long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-            Assert.Equal(0, allocated);
+            Assert.True(windows.Count(b => b != 0) <= 1, $"bytes allocated per window: {string.Join(", ", windows)}");
         }
-        Assert.All(hits, c => Assert.Equal(6, c));
+        Assert.All(hits, c => Assert.Equal(7, c));
     }
 }
