@@ -131,19 +131,7 @@ public static class WeightQuantization
         if (group == 1)
         {
             if (mode == "int8" && ConvOp.WantsWinograd(n))
-            {
-                var q = new sbyte[(long)M * k];
-                var scale = new float[M];
-                ConvInt8.QuantizeWeights(wf, M, k, q, scale);
-                double err = RelError(wf, i => q[i] * scale[i / k]);
-                var r = Replace(m, n, "QConvInt8", [x,
-                    Const(m, w.Name + "/int8", ElementType.Int8, TensorData.Of<sbyte>(q), q.Length),
-                    Const(m, w.Name + "/scale", ElementType.Float, TensorData.Of<float>(scale), scale.Length),
-                    null, n.In(2)]);
-                r.Facts[CompileTimeQuantOps.KindFact] = "winograd";
-                report.Tensors.Add(new(w.Name, n.Name, "Conv (winograd, weight-only)", mode, Dims(w), err, w.Const!.Length, q.Length + scale.Length * 4L));
-                return r;
-            }
+                return UnpackedInt8Conv(m, n, report, mode, w, wf, M, k, x, "winograd", "Conv (winograd, weight-only)");
             if (mode == "int8")
             {
                 string kind = ConvOp.WantsPointwise(n) ? "pointwise" : "im2col";
@@ -167,21 +155,29 @@ public static class WeightQuantization
             return Blocks(m, n, mode, report, w, wf, M, k, x, bias: n.In(2), conv: true);
         }
         if (mode == "int8" && group == C && group == M && d[1] == 1)
-        {
-            var q = new sbyte[(long)M * k];
-            var scale = new float[M];
-            ConvInt8.QuantizeWeights(wf, M, k, q, scale);
-            double err = RelError(wf, i => q[i] * scale[i / k]);
-            var r = Replace(m, n, "QConvInt8", [x,
-                Const(m, w.Name + "/int8", ElementType.Int8, TensorData.Of<sbyte>(q), q.Length),
-                Const(m, w.Name + "/scale", ElementType.Float, TensorData.Of<float>(scale), scale.Length),
-                null, n.In(2)]);
-            r.Facts[CompileTimeQuantOps.KindFact] = "depthwise";
-            report.Tensors.Add(new(w.Name, n.Name, "Conv (depthwise)", mode, Dims(w), err, w.Const!.Length, q.Length + scale.Length * 4L));
-            return r;
-        }
+            return UnpackedInt8Conv(m, n, report, mode, w, wf, M, k, x, "depthwise", "Conv (depthwise)");
         report.Kept.Add($"Conv '{n.Name}': group {group} ({(mode == "int8" ? "only one group or depthwise" : "block formats take one-group convolutions")})");
         return null;
+    }
+
+    /// <summary>
+    /// A QConvInt8 whose int8 weights [M, k] stay in row order with one scale per output channel (no packing, no weight sums):
+    /// the Winograd and depthwise kernels widen them themselves.
+    /// </summary>
+    private static Node UnpackedInt8Conv(Model m, Node n, QuantizationReport report, string mode, Value w, ReadOnlySpan<float> wf, int M, int k,
+        Value x, string kind, string description)
+    {
+        var q = new sbyte[(long)M * k];
+        var scale = new float[M];
+        ConvInt8.QuantizeWeights(wf, M, k, q, scale);
+        double err = RelError(wf, i => q[i] * scale[i / k]);
+        var r = Replace(m, n, "QConvInt8", [x,
+            Const(m, w.Name + "/int8", ElementType.Int8, TensorData.Of<sbyte>(q), q.Length),
+            Const(m, w.Name + "/scale", ElementType.Float, TensorData.Of<float>(scale), scale.Length),
+            null, n.In(2)]);
+        r.Facts[CompileTimeQuantOps.KindFact] = kind;
+        report.Tensors.Add(new(w.Name, n.Name, description, mode, Dims(w), err, w.Const!.Length, q.Length + scale.Length * 4L));
+        return r;
     }
 
     private static Node? Linear(Model m, Node n, string mode, QuantizationReport report)
