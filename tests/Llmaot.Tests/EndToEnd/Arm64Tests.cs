@@ -25,16 +25,8 @@ public class Arm64Tests
     /// <summary>The code part (binary minus embedded weights) every example must fit in: 1.5 MB.</summary>
     public const long CodeBudget = 1_500_000;
 
-    private static (int Code, string Out, string Err) Exec(string file, string workDir, params string[] args)
-    {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = workDir };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var o = p.StandardOutput.ReadToEndAsync();
-        var e = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(TimeSpan.FromMinutes(10))) { p.Kill(true); throw new TimeoutException($"{file} {string.Join(" ", args)} did not finish"); }
-        return (p.ExitCode, o.Result, e.Result);
-    }
+    private static (int Code, string Out, string Err) Exec(string file, string workDir, params string[] args) =>
+        Proc.Run(file, workDir, TimeSpan.FromMinutes(10), args);
 
     /// <summary>Runs <paramref name="exe"/> under qemu-aarch64 emulating <paramref name="cpu"/> ("max": every extension qemu has, dotprod included).</summary>
     private static (int Code, string Out, string Err) RunArm64(string exe, string cpu, params string[] args)

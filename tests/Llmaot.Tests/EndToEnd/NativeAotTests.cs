@@ -14,16 +14,8 @@ namespace Llmaot.Tests.EndToEnd;
 [Collection("NativeAot")]
 public class NativeAotTests
 {
-    private static (int Code, string Out, string Err) Exec(string file, string workDir, params string[] args)
-    {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = workDir };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var o = p.StandardOutput.ReadToEndAsync();
-        var e = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(TimeSpan.FromMinutes(8))) { p.Kill(true); throw new TimeoutException($"{file} {string.Join(" ", args)} did not finish"); }
-        return (p.ExitCode, o.Result, e.Result);
-    }
+    private static (int Code, string Out, string Err) Exec(string file, string workDir, params string[] args) =>
+        Proc.Run(file, workDir, TimeSpan.FromMinutes(8), args);
 
     [Theory]
     [InlineData("models/onnx/mnist.onnx", "mnist", "Input3", "Plus214_Output_0")]
@@ -165,18 +157,8 @@ public class NativeAotTests
         Assert.Equal(0, sdoc.RootElement.GetProperty("decode_alloc_bytes").GetInt64());
     }
 
-    private static (int Code, string Out, string Err) ExecWithInput(string file, string workDir, string stdin, params string[] args)
-    {
-        var psi = new ProcessStartInfo(file) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = workDir };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var o = p.StandardOutput.ReadToEndAsync();
-        var e = p.StandardError.ReadToEndAsync();
-        p.StandardInput.Write(stdin);
-        p.StandardInput.Close(); // EOF
-        if (!p.WaitForExit(TimeSpan.FromMinutes(2))) { p.Kill(true); throw new TimeoutException($"{file} {string.Join(" ", args)} did not exit after stdin closed"); }
-        return (p.ExitCode, o.Result, e.Result);
-    }
+    private static (int Code, string Out, string Err) ExecWithInput(string file, string workDir, string stdin, params string[] args) =>
+        Proc.Run(file, workDir, TimeSpan.FromMinutes(2), args, stdin);
 
     [Fact]
     public void Int4_onnx_decoder_binary_prints_ort_greedy_text_and_chats_until_eof()

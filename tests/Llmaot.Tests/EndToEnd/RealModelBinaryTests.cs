@@ -53,12 +53,8 @@ public class RealModelBinaryTests
 
     private static void Run(string exe, params string[] args)
     {
-        var psi = new ProcessStartInfo(exe) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        string o = p.StandardOutput.ReadToEnd(), e = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        Assert.True(p.ExitCode == 0, $"{exe} failed: {o} {e}");
+        var (code, o, e) = Proc.Run(exe, null, TimeSpan.FromMinutes(10), args);
+        Assert.True(code == 0, $"{exe} failed: {o} {e}");
     }
 
     [Theory]

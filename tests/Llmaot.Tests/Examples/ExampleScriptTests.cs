@@ -15,18 +15,11 @@ public class ExampleScriptTests
 {
     private static string Run(string script, string? outDir, params (string Key, string Value)[] env)
     {
-        var psi = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = SharedData.RepoRoot };
-        psi.ArgumentList.Add(Path.Combine(SharedData.RepoRoot, script));
-        if (outDir != null) psi.ArgumentList.Add(outDir);
-        psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        psi.Environment["DOTNET_NOLOGO"] = "1";
-        foreach (var (k, v) in env) psi.Environment[k] = v;
-        using var p = Process.Start(psi)!;
-        var o = p.StandardOutput.ReadToEndAsync();
-        var e = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(TimeSpan.FromMinutes(15))) { p.Kill(true); throw new TimeoutException($"{script} did not finish"); }
-        string log = o.Result + "\n--- stderr ---\n" + e.Result;
-        Assert.True(p.ExitCode == 0, $"{script} failed (exit {p.ExitCode}):\n{log}");
+        var args = new List<string> { Path.Combine(SharedData.RepoRoot, script) };
+        if (outDir != null) args.Add(outDir);
+        var (code, o, e) = Proc.Run("bash", SharedData.RepoRoot, TimeSpan.FromMinutes(15), args, null, [.. Proc.QuietDotnet, .. env]);
+        string log = o + "\n--- stderr ---\n" + e;
+        Assert.True(code == 0, $"{script} failed (exit {code}):\n{log}");
         return log;
     }
 

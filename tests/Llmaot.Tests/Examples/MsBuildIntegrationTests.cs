@@ -18,15 +18,8 @@ public class MsBuildIntegrationTests
 {
     private static (int Code, string Out) Exec(string file, string workDir, params string[] args)
     {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = workDir };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        psi.Environment["DOTNET_NOLOGO"] = "1";
-        using var p = Process.Start(psi)!;
-        var o = p.StandardOutput.ReadToEndAsync();
-        var e = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(TimeSpan.FromMinutes(10))) { p.Kill(true); throw new TimeoutException($"{file} {string.Join(" ", args)} did not finish"); }
-        return (p.ExitCode, o.Result + e.Result);
+        var (code, o, e) = Proc.Run(file, workDir, TimeSpan.FromMinutes(10), args, null, Proc.QuietDotnet);
+        return (code, o + e);
     }
 
     private static string Script(string relative)
