@@ -1,5 +1,8 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics.Arm;
+using System.Runtime.Intrinsics.X86;
 
 namespace Llmaot.Runtime.Kernels;
 
@@ -102,8 +105,27 @@ public sealed unsafe class WorkerPool : IDisposable
         if (Volatile.Read(ref _sleepers) > 0)
             lock (_gate) Monitor.PulseAll(_gate);
         Work(gen, 0);
-        var spin = new SpinWait();
-        while (Volatile.Read(ref _done) != chunks) spin.SpinOnce(-1);
+        // The other threads' last chunks end within microseconds: spin on pause (a yield is a system call, and a caller in
+        // one reacts late); yield only after SpinTicks, to a descheduled worker.
+        long start = 0;
+        int spins = 0;
+        while (Volatile.Read(ref _done) != chunks)
+        {
+            Pause();
+            if ((++spins & 255) != 0) continue;
+            long now = Stopwatch.GetTimestamp();
+            if (start == 0) start = now;
+            else if (now - start > SpinTicks) Thread.Yield();
+        }
+    }
+
+    /// <summary>One spin-wait hint (pause / yield instruction), so a waiting thread reacts within nanoseconds.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Pause()
+    {
+        if (X86Base.IsSupported) X86Base.Pause();
+        else if (ArmBase.IsSupported) ArmBase.Yield();
+        else Thread.SpinWait(1);
     }
 
     /// <summary>Claims and runs chunks of generation <paramref name="gen"/> until none is left.</summary>
@@ -133,8 +155,8 @@ public sealed unsafe class WorkerPool : IDisposable
             while ((g = Volatile.Read(ref _ticket) >> 32) == seen)
             {
                 if (_stop) return;
-                Thread.SpinWait(8);
-                if ((++spins & 63) == 0 && Stopwatch.GetTimestamp() - start > SpinTicks)
+                Pause();
+                if ((++spins & 255) == 0 && Stopwatch.GetTimestamp() - start > SpinTicks)
                 {
                     lock (_gate)
                     {
