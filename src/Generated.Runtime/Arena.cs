@@ -17,11 +17,14 @@ public sealed unsafe class Arena : IDisposable
     /// <summary>Size in bytes.</summary>
     public long Bytes { get; }
 
-    /// <summary>Allocates <paramref name="bytes"/> zeroed bytes.</summary>
+    /// <summary>Allocates <paramref name="bytes"/> zeroed bytes (an arena of <see cref="LargePages.MinBytes"/> or more, e.g. one
+    /// holding a KV cache, in huge-page memory where the kernel offers it).</summary>
     public Arena(long bytes)
     {
         Bytes = bytes;
-        Base = (byte*)NativeMemory.AlignedAlloc((nuint)Math.Max(bytes, Alignment), Alignment);
+        Base = bytes >= LargePages.MinBytes
+            ? LargePages.Alloc(bytes, out _)
+            : (byte*)NativeMemory.AlignedAlloc((nuint)Math.Max(bytes, Alignment), Alignment);
         NativeMemory.Clear(Base, (nuint)Math.Max(bytes, Alignment));
     }
 

@@ -57,9 +57,11 @@ public static unsafe class Host
                 case "--seed": seed = ulong.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--info": info = true; break;
                 case "--mem": mem = true; break;
+                case "--mmap": WeightBlob.PreferMapping = true; break;
                 case "--help":
                 case "-h":
-                    StdIo.Out("usage: NAME --input IN=FILE ... --output-dir DIR | NAME --bench N [--input IN=FILE ...] | NAME --info | NAME --mem");
+                    StdIo.Out("usage: NAME --input IN=FILE ... --output-dir DIR | NAME --bench N [--input IN=FILE ...] | NAME --info | NAME --mem  [--mmap]");
+                    StdIo.Out("  --mmap: keep a weights file memory-mapped instead of reading it into huge-page memory");
                     return 0;
                 default: throw new ArgumentException($"LLMAOT9012: unknown argument '{a}'; see --help");
             }

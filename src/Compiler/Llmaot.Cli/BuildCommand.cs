@@ -35,7 +35,7 @@ public static class BuildCommand
         var className = new Option<string?>("--class") { Description = "Name of the generated class (default: from --name)" };
         var errorFormat = new Option<string>("--error-format") { Description = "text: `error LLMAOT####: ...`; msbuild: `MODEL: error LLMAOT####: ...` (canonical MSBuild format)", DefaultValueFactory = _ => "text" };
         errorFormat.AcceptOnlyFromAmong("text", "msbuild");
-        var weights = new Option<string>("--weights") { Description = "embedded: inside the binary; file: NAME.weights beside it, memory-mapped", DefaultValueFactory = _ => "embedded" };
+        var weights = new Option<string>("--weights") { Description = "embedded: inside the binary; file: NAME.weights beside it, read into huge-page memory at start when 4 MiB or more (memory-mapped with the binary's --mmap, or when smaller)", DefaultValueFactory = _ => "embedded" };
         weights.AcceptOnlyFromAmong("embedded", "file");
         var size = new Option<bool>("--size") { Description = "Optimize the binary for size rather than speed" };
         var tokenizer = new Option<string?>("--tokenizer") { Description = "Tokenizer file for language-model checkpoints without one (llama2.c tokenizer.bin)" };

@@ -87,7 +87,7 @@ public static class FitReport
         sb.Append(ci, $"fit report: {f.Name} ({f.Target}, {f.Isa})\n");
         sb.Append("  flash\n");
         Row("code", f.CodeBytes, "executable minus embedded weights: generated code, kernels, .NET runtime");
-        Row("weights", f.WeightsBytes, f.WeightsEmbedded ? "embedded in the executable" : "NAME.weights beside it (memory-mapped; not in the total)");
+        Row("weights", f.WeightsBytes, f.WeightsEmbedded ? "embedded in the executable" : "NAME.weights beside it (not in the total; read into RAM at start, memory-mapped with --mmap)");
         Row("total", f.CodeBytes < 0 ? -1 : f.FlashBytes, "");
         sb.Append("  RAM\n");
         Row(f.KvCacheBytes > 0 ? "activations" : "arena", f.ArenaBytes, f.KvCacheBytes > 0 ? "state besides the KV cache (activations, RoPE tables)" : "planned intermediate tensors (one block)");

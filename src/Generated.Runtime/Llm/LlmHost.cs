@@ -31,7 +31,7 @@ public unsafe interface ILlmModel : IDisposable
 
 /// <summary>
 /// The command line of a generated text generator, llama.cpp-style:
-/// <c>NAME [-p PROMPT] [-n N] [--temp T] [--top-k K] [--top-p P] [--min-p P] [--repeat-penalty R] [--seed S] [--threads T] [-i] [--info]</c>.
+/// <c>NAME [-p PROMPT] [-n N] [--temp T] [--top-k K] [--top-p P] [--min-p P] [--repeat-penalty R] [--seed S] [--threads T] [-i] [--info] [--mmap]</c>.
 /// Text streams to stdout as tokens come; one JSON line of statistics goes to stderr at the end.
 /// </summary>
 public static unsafe class LlmHost
@@ -78,9 +78,11 @@ public static unsafe class LlmHost
                 case "--prompt-tokens": promptTokens = int.Parse(Next(), ci); break;
                 case "--info": info = true; break;
                 case "--mem": mem = true; break;
+                case "--mmap": WeightBlob.PreferMapping = true; break;
                 case "-h":
                 case "--help":
-                    StdIo.Out("usage: NAME [-p PROMPT] [-n N] [--temp T] [--top-k K] [--top-p P] [--min-p P] [--repeat-penalty R] [--seed S] [--threads T] [-i] [--info] [--mem] [--prompt-tokens N]");
+                    StdIo.Out("usage: NAME [-p PROMPT] [-n N] [--temp T] [--top-k K] [--top-p P] [--min-p P] [--repeat-penalty R] [--seed S] [--threads T] [-i] [--info] [--mem] [--prompt-tokens N] [--mmap]");
+                    StdIo.Out("  --mmap: keep the weights file memory-mapped (shared page cache, 4 KiB pages) instead of reading it into huge-page memory");
                     StdIo.Out("  --prompt-tokens N: benchmark prompt of BOS and N-1 fixed token ids instead of -p text (measures prefill at an exact length)");
                     return 0;
                 default: throw new ArgumentException($"LLMAOT9012: unknown argument '{a}'; see --help");
@@ -183,6 +185,6 @@ public static unsafe class LlmHost
         // Decode speed counts the forward passes of the loop (one per generated token after the first).
         int decodePasses = Math.Max(0, generated - 1);
         return string.Create(CultureInfo.InvariantCulture,
-            $"{{\"prompt_tokens\":{tokens.Count},\"generated_tokens\":{generated},\"prefill_tok_s\":{(prefillS > 0 ? tokens.Count / prefillS : 0):F1},\"decode_tok_s\":{(decodeS > 0 && decodePasses > 0 ? decodePasses / decodeS : 0):F1},\"first_token_ms\":{firstTokenMs:F2},\"decode_alloc_bytes\":{allocated}}}");
+            $"{{\"prompt_tokens\":{tokens.Count},\"generated_tokens\":{generated},\"prefill_tok_s\":{(prefillS > 0 ? tokens.Count / prefillS : 0):F1},\"decode_tok_s\":{(decodeS > 0 && decodePasses > 0 ? decodePasses / decodeS : 0):F1},\"first_token_ms\":{firstTokenMs:F2},\"decode_alloc_bytes\":{allocated},\"weights_huge_pages\":{(WeightBlob.LastFileInLargePages ? "true" : "false")}}}");
     }
 }

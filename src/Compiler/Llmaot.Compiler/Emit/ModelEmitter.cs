@@ -11,7 +11,7 @@ public enum WeightsMode
 {
     /// <summary>Embedded in the assembly (and so in the native binary) as a manifest resource.</summary>
     Embedded,
-    /// <summary>A file beside the binary, memory-mapped at start.</summary>
+    /// <summary>A file beside the binary, opened at start (<c>WeightBlob.OpenFile</c>: read into huge-page memory, or memory-mapped).</summary>
     File,
 }
 
@@ -121,7 +121,7 @@ public static class ModelEmitter
         w.Line();
         string load = o.Weights == WeightsMode.Embedded
             ? $"WeightBlob.FromResource(typeof({cls}).Assembly, {Lit.S(o.ResourceName)}, WeightsBytes)"
-            : $"WeightBlob.MapFile(System.IO.Path.Combine(AppContext.BaseDirectory, {Lit.S(o.WeightsFileName)}), WeightsBytes)";
+            : $"WeightBlob.OpenFile(System.IO.Path.Combine(AppContext.BaseDirectory, {Lit.S(o.WeightsFileName)}), WeightsBytes)";
         w.Line($"/// <summary>Loads the weights ({(o.Weights == WeightsMode.Embedded ? "embedded in this assembly" : $"memory-maps {o.WeightsFileName} beside the binary")}) and allocates the arena.</summary>");
         w.Line($"public {cls}() : this({(weights.Length == 0 ? "WeightBlob.Empty()" : load)}) {{ }}");
         w.Line();

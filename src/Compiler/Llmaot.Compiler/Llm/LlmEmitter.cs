@@ -270,7 +270,7 @@ public static class LlmEmitter
         w.Line();
         string load = o.Weights == WeightsMode.Embedded
             ? $"WeightBlob.FromResource(typeof({cls}).Assembly, {Lit.S(o.ResourceName)}, WeightsBytes)"
-            : $"WeightBlob.MapFile(System.IO.Path.Combine(AppContext.BaseDirectory, {Lit.S(o.WeightsFileName)}), WeightsBytes)";
+            : $"WeightBlob.OpenFile(System.IO.Path.Combine(AppContext.BaseDirectory, {Lit.S(o.WeightsFileName)}), WeightsBytes)";
         w.Line($"public {cls}() : this({load}) {{ }}");
         w.Line();
         w.Open($"public {cls}(WeightBlob weights)");

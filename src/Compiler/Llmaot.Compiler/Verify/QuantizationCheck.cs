@@ -150,7 +150,7 @@ public static class QuantizationCheck
         File.WriteAllBytes(tmp, g.Weights);
         try
         {
-            var blob = WeightBlob.MapFile(tmp, g.Weights.LongLength);
+            var blob = WeightBlob.OpenFile(tmp, g.Weights.LongLength);
             var t = loaded.Assembly.GetType(type) ?? throw new InvalidOperationException($"type {type} not found");
             return (IGeneratedModel)Activator.CreateInstance(t, blob)!;
         }

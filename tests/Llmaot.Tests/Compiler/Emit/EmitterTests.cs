@@ -51,7 +51,7 @@ public class EmitterTests
     public void Small_net_weights_file_mode_snapshot()
     {
         var g = Emit(SmallNet(), WeightsMode.File);
-        Assert.Contains("WeightBlob.MapFile", g.Source);
+        Assert.Contains("WeightBlob.OpenFile", g.Source);
         Assert.DoesNotContain("FromResource", g.Source);
         Snapshot.Match(g.Source, "cs");
     }

@@ -43,7 +43,7 @@ public sealed unsafe partial class SmallNet : IGeneratedModel
     private readonly WeightBlob _weights;
 
     /// <summary>Loads the weights (memory-maps small_net.weights beside the binary) and allocates the arena.</summary>
-    public SmallNet() : this(WeightBlob.MapFile(System.IO.Path.Combine(AppContext.BaseDirectory, "small_net.weights"), WeightsBytes)) { }
+    public SmallNet() : this(WeightBlob.OpenFile(System.IO.Path.Combine(AppContext.BaseDirectory, "small_net.weights"), WeightsBytes)) { }
 
     /// <summary>Uses the given weights (length must be <see cref="WeightsBytes"/>) and allocates the arena.</summary>
     public SmallNet(WeightBlob weights)
