@@ -230,6 +230,7 @@ public static unsafe class BlockQuant
             for (int i = rowStart; i < rowEnd; i++)
             {
                 byte* row = w + (long)i * nb * 34;
+                PrefetchAhead(row, nb * 34);
                 var acc0 = Vector256<float>.Zero;
                 var acc1 = Vector256<float>.Zero;
                 int b = 0;
@@ -261,6 +262,7 @@ public static unsafe class BlockQuant
             for (int i = rowStart; i < rowEnd; i++)
             {
                 byte* row = w + (long)i * nb * 34;
+                PrefetchAhead(row, nb * 34);
                 var acc0 = Vector256<float>.Zero;
                 var acc1 = Vector256<float>.Zero;
                 int b = 0;
@@ -366,6 +368,7 @@ public static unsafe class BlockQuant
             for (int i = rowStart; i < rowEnd; i++)
             {
                 byte* row = w + (long)i * nb * 18;
+                PrefetchAhead(row, nb * 18);
                 var acc0 = Vector256<float>.Zero;
                 var acc1 = Vector256<float>.Zero;
                 var acc2 = Vector256<float>.Zero;
@@ -416,6 +419,7 @@ public static unsafe class BlockQuant
             for (int i = rowStart; i < rowEnd; i++)
             {
                 byte* row = w + (long)i * nb * 18;
+                PrefetchAhead(row, nb * 18);
                 var acc0 = Vector256<float>.Zero;
                 var acc1 = Vector256<float>.Zero;
                 var acc2 = Vector256<float>.Zero;
@@ -511,6 +515,23 @@ public static unsafe class BlockQuant
         MatVecQ4_0Q8Scalar(w, xq, xd, y, n, rowStart, rowEnd);
     }
 
+    /// <summary>Bytes ahead of the current weight row that the x86 decode products prefetch (<see cref="PrefetchAhead"/>).</summary>
+    public const int PrefetchDistance = 4096;
+
+    /// <summary>
+    /// Prefetches the <paramref name="rowBytes"/> bytes <see cref="PrefetchDistance"/> past <paramref name="row"/>: each thread of a
+    /// decode product streams one contiguous share of rows, and loads issued this far ahead keep more misses in flight than the
+    /// hardware prefetchers, which also stop at each 4 KiB boundary. Measured on 110m Q4_0 decode with 2 threads (medians of 7
+    /// alternating runs): 624 → 665 tok/s at 4 KiB; 1 KiB and 2 KiB gain less, 8 KiB the same, 16 KiB less. A prefetch past the
+    /// share (or the matrix) is harmless: it never faults, and the next share or product reads those bytes soon.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PrefetchAhead(byte* row, int rowBytes)
+    {
+        if (!Sse.IsSupported) return;
+        for (int o = 0; o < rowBytes; o += 64) Sse.Prefetch0(row + PrefetchDistance + o);
+    }
+
     /// <summary>
     /// The <see cref="BlockInt8Path.Avx512"/> path of <see cref="MatVecQ4_0Q8(byte*, sbyte*, float*, float*, int, int, int)"/>: eight
     /// blocks (144 bytes) per step, read as four 64-byte loads at +0, +8, +72, +80 (never past the eight blocks). vpermw places a
@@ -542,6 +563,7 @@ public static unsafe class BlockQuant
         for (int i = rowStart; i < rowEnd; i++)
         {
             byte* row = w + (long)i * nb * 18;
+            PrefetchAhead(row, nb * 18);
             var acc0 = Vector512<float>.Zero;
             var acc1 = Vector512<float>.Zero;
             int b = 0;
