@@ -88,40 +88,8 @@ public static unsafe class KvCache
     }
 
     /// <summary>One head of <see cref="AttentionTF16"/> (arguments as in <see cref="Transformer.AttentionHeadT"/>).</summary>
-    public static void AttentionHeadTF16(float* qh, Half* kt, Half* vh, float* o, int headSize, int kvDim, int len, int maxLen, float* scratch)
-    {
-        float scale = 1f / MathF.Sqrt(headSize);
-        int t0 = 0;
-        if (Avx2.IsSupported)
-        {
-            for (; t0 + 8 <= len; t0 += 8)
-            {
-                var acc = Vector256<float>.Zero;
-                for (int d = 0; d < headSize; d++) acc = Vector256.FusedMultiplyAdd(Vector256.Create(qh[d]), Widen8(kt + (long)d * maxLen + t0), acc);
-                Vector256.Store(acc * scale, scratch + t0);
-            }
-        }
-        for (; t0 < len; t0++)
-        {
-            float acc = 0;
-            for (int d = 0; d < headSize; d++) acc += qh[d] * (float)kt[(long)d * maxLen + t0];
-            scratch[t0] = acc * scale;
-        }
-        Transformer.SoftmaxInPlace(scratch, len);
-        new Span<float>(o, headSize).Clear();
-        for (int t = 0; t < len; t++)
-        {
-            Half* v = vh + (long)t * kvDim;
-            float a = scratch[t];
-            int i = 0;
-            if (Avx2.IsSupported)
-            {
-                var va = Vector256.Create(a);
-                for (; i + 8 <= headSize; i += 8) Vector256.Store(Vector256.FusedMultiplyAdd(va, Widen8(v + i), Vector256.Load(o + i)), o + i);
-            }
-            for (; i < headSize; i++) o[i] += a * (float)v[i];
-        }
-    }
+    public static void AttentionHeadTF16(float* qh, Half* kt, Half* vh, float* o, int headSize, int kvDim, int len, int maxLen, float* scratch) =>
+        AttentionHead<Half, HalfElements>(qh, kt, null, vh, null, 0, o, headSize, kvDim, len, maxLen, scratch);
 
     /// <summary>
     /// <see cref="Transformer.AttentionT"/> over an int8 cache: scores[t] = kScale[t]·Σ_d q[d]·K8[d, t], out += p[t]·vScale[t]·V8[t].
@@ -145,38 +113,122 @@ public static unsafe class KvCache
     /// <see cref="Transformer.AttentionHeadT"/>.
     /// </summary>
     public static void AttentionHeadTInt8(float* qh, sbyte* kt, float* ks, sbyte* vh, float* vs, int vsStride, float* o,
+        int headSize, int kvDim, int len, int maxLen, float* scratch) =>
+        AttentionHead<sbyte, Int8Elements>(qh, kt, ks, vh, vs, vsStride, o, headSize, kvDim, len, maxLen, scratch);
+
+    /// <summary>How a compressed cache's elements widen to float.</summary>
+    private interface IElements<T> where T : unmanaged
+    {
+        /// <summary>Eight elements (AVX2).</summary>
+        static abstract Vector256<float> Widen8(T* p);
+        /// <summary>One element.</summary>
+        static abstract float Widen(T v);
+    }
+
+    private struct HalfElements : IElements<Half>
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<float> Widen8(Half* p) => KvCache.Widen8(p);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static float Widen(Half v) => (float)v;
+    }
+
+    private struct Int8Elements : IElements<sbyte>
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<float> Widen8(sbyte* p) => KvCache.Widen8(p);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static float Widen(sbyte v) => v;
+    }
+
+    /// <summary>
+    /// One head over a compressed cache: scores[t] = (Σ_d q[d]·K[d, t]) (·ks[t] when key scales are given) · 1/√headSize, softmax,
+    /// out = Σ_t p[t] (·vs[t·vsStride]) · V[t]. As in <see cref="Transformer.AttentionHeadT"/>: the scores 32 positions at a time in
+    /// four independent FMA chains (each lane still sums d = 0..headSize-1 in order), and 64 outputs at a time held in eight
+    /// registers over all positions (the same FMAs in the same order as accumulating into memory), so the results are those of
+    /// the one-chain loops, only without their FMA-latency and store/reload stalls.
+    /// </summary>
+    private static void AttentionHead<T, TE>(float* qh, T* kt, float* ks, T* vh, float* vs, int vsStride, float* o,
         int headSize, int kvDim, int len, int maxLen, float* scratch)
+        where T : unmanaged
+        where TE : struct, IElements<T>
     {
         float scale = 1f / MathF.Sqrt(headSize);
         int t0 = 0;
         if (Avx2.IsSupported)
         {
+            for (; t0 + 32 <= len; t0 += 32)
+            {
+                Vector256<float> a0 = Vector256<float>.Zero, a1 = a0, a2 = a0, a3 = a0;
+                for (int d = 0; d < headSize; d++)
+                {
+                    var qd = Vector256.Create(qh[d]);
+                    T* kd = kt + (long)d * maxLen + t0;
+                    a0 = Vector256.FusedMultiplyAdd(qd, TE.Widen8(kd), a0);
+                    a1 = Vector256.FusedMultiplyAdd(qd, TE.Widen8(kd + 8), a1);
+                    a2 = Vector256.FusedMultiplyAdd(qd, TE.Widen8(kd + 16), a2);
+                    a3 = Vector256.FusedMultiplyAdd(qd, TE.Widen8(kd + 24), a3);
+                }
+                StoreScores(a0, ks, t0, scale, scratch);
+                StoreScores(a1, ks, t0 + 8, scale, scratch);
+                StoreScores(a2, ks, t0 + 16, scale, scratch);
+                StoreScores(a3, ks, t0 + 24, scale, scratch);
+            }
             for (; t0 + 8 <= len; t0 += 8)
             {
                 var acc = Vector256<float>.Zero;
-                for (int d = 0; d < headSize; d++) acc = Vector256.FusedMultiplyAdd(Vector256.Create(qh[d]), Widen8(kt + (long)d * maxLen + t0), acc);
-                Vector256.Store(acc * Vector256.Load(ks + t0) * scale, scratch + t0);
+                for (int d = 0; d < headSize; d++) acc = Vector256.FusedMultiplyAdd(Vector256.Create(qh[d]), TE.Widen8(kt + (long)d * maxLen + t0), acc);
+                StoreScores(acc, ks, t0, scale, scratch);
             }
         }
         for (; t0 < len; t0++)
         {
             float acc = 0;
-            for (int d = 0; d < headSize; d++) acc += qh[d] * kt[(long)d * maxLen + t0];
-            scratch[t0] = acc * ks[t0] * scale;
+            for (int d = 0; d < headSize; d++) acc += qh[d] * TE.Widen(kt[(long)d * maxLen + t0]);
+            scratch[t0] = ks != null ? acc * ks[t0] * scale : acc * scale;
         }
         Transformer.SoftmaxInPlace(scratch, len);
-        new Span<float>(o, headSize).Clear();
+        int i0 = 0;
+        if (Avx2.IsSupported)
+        {
+            for (; i0 + 64 <= headSize; i0 += 64)
+            {
+                Vector256<float> o0 = Vector256<float>.Zero, o1 = o0, o2 = o0, o3 = o0, o4 = o0, o5 = o0, o6 = o0, o7 = o0;
+                T* v = vh + i0;
+                for (int t = 0; t < len; t++, v += kvDim)
+                {
+                    var a = Vector256.Create(vs != null ? scratch[t] * vs[(long)t * vsStride] : scratch[t]);
+                    o0 = Vector256.FusedMultiplyAdd(a, TE.Widen8(v), o0);
+                    o1 = Vector256.FusedMultiplyAdd(a, TE.Widen8(v + 8), o1);
+                    o2 = Vector256.FusedMultiplyAdd(a, TE.Widen8(v + 16), o2);
+                    o3 = Vector256.FusedMultiplyAdd(a, TE.Widen8(v + 24), o3);
+                    o4 = Vector256.FusedMultiplyAdd(a, TE.Widen8(v + 32), o4);
+                    o5 = Vector256.FusedMultiplyAdd(a, TE.Widen8(v + 40), o5);
+                    o6 = Vector256.FusedMultiplyAdd(a, TE.Widen8(v + 48), o6);
+                    o7 = Vector256.FusedMultiplyAdd(a, TE.Widen8(v + 56), o7);
+                }
+                Vector256.Store(o0, o + i0); Vector256.Store(o1, o + i0 + 8); Vector256.Store(o2, o + i0 + 16); Vector256.Store(o3, o + i0 + 24);
+                Vector256.Store(o4, o + i0 + 32); Vector256.Store(o5, o + i0 + 40); Vector256.Store(o6, o + i0 + 48); Vector256.Store(o7, o + i0 + 56);
+            }
+        }
+        if (i0 == headSize) return;
+        new Span<float>(o + i0, headSize - i0).Clear();
         for (int t = 0; t < len; t++)
         {
-            sbyte* v = vh + (long)t * kvDim;
-            float a = scratch[t] * vs[(long)t * vsStride];
-            int i = 0;
+            T* v = vh + (long)t * kvDim;
+            float a = vs != null ? scratch[t] * vs[(long)t * vsStride] : scratch[t];
+            int i = i0;
             if (Avx2.IsSupported)
             {
                 var va = Vector256.Create(a);
-                for (; i + 8 <= headSize; i += 8) Vector256.Store(Vector256.FusedMultiplyAdd(va, Widen8(v + i), Vector256.Load(o + i)), o + i);
+                for (; i + 8 <= headSize; i += 8) Vector256.Store(Vector256.FusedMultiplyAdd(va, TE.Widen8(v + i), Vector256.Load(o + i)), o + i);
             }
-            for (; i < headSize; i++) o[i] += a * v[i];
+            for (; i < headSize; i++) o[i] += a * TE.Widen(v[i]);
         }
     }
+
+    /// <summary>scratch[t0..t0+8) = scores (· key scales when given) · scale, in the order of the one-chain loop.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreScores(Vector256<float> acc, float* ks, int t0, float scale, float* scratch) =>
+        Vector256.Store(ks != null ? acc * Vector256.Load(ks + t0) * scale : acc * scale, scratch + t0);
 }

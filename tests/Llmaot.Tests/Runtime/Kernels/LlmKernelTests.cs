@@ -234,13 +234,17 @@ public unsafe class LlmKernelTests
     }
 
     [Theory]
-    [InlineData(KvFormat.F16, 37)]
-    [InlineData(KvFormat.Int8, 37)]
-    [InlineData(KvFormat.F16, 8)]
-    [InlineData(KvFormat.Int8, 3)]
-    public void Compressed_kv_attention_matches_float_attention_over_the_decoded_cache(KvFormat kv, int len)
+    [InlineData(KvFormat.F16, 37, 16)]
+    [InlineData(KvFormat.Int8, 37, 16)]
+    [InlineData(KvFormat.F16, 8, 16)]
+    [InlineData(KvFormat.Int8, 3, 16)]
+    [InlineData(KvFormat.F16, 75, 64)]   // 32-position score blocks and 64-output register blocks
+    [InlineData(KvFormat.Int8, 75, 64)]
+    [InlineData(KvFormat.F16, 41, 72)]   // a 64-output block and an 8-wide tail
+    [InlineData(KvFormat.Int8, 41, 72)]
+    public void Compressed_kv_attention_matches_float_attention_over_the_decoded_cache(KvFormat kv, int len, int hs)
     {
-        int heads = 4, kvHeads = 2, hs = 16, kvDim = kvHeads * hs, maxLen = 40;
+        int heads = 4, kvHeads = 2, kvDim = kvHeads * hs, maxLen = len + 3;
         var q = Randn(heads * hs, 31);
         var keys = Randn(maxLen * kvDim, 32, 2f);
         var vals = Randn(maxLen * kvDim, 33);
