@@ -545,81 +545,157 @@ public static unsafe class BlockQuant
     internal static void MatVecQ4_0Q8Avx512<TNibbles>(byte* w, sbyte* xq, float* xd, float* y, int n, int rowStart, int rowEnd)
         where TNibbles : struct, INibbles
     {
-        int nb = n / 32;
+        int nb = n / 32, groups = nb / 8;
         var sums = (int*)(xq + n);
-        // words of a 64-byte load at a block holding blocks 0 and 1's nibbles, each twice; of one at +8, blocks 2 and 3's
-        var pick01 = Vector512.Create((ushort)1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15, 16, 17, 10, 11, 12, 13, 14, 15, 16, 17);
-        var pick23 = Vector512.Create((ushort)15, 16, 17, 18, 19, 20, 21, 22, 15, 16, 17, 18, 19, 20, 21, 22, 24, 25, 26, 27, 28, 29, 30, 31, 24, 25, 26, 27, 28, 29, 30, 31);
-        var unpack = TNibbles.Constant;
-        // int32 lane j < 8 = block j's fp16 scale in both halves: word 9j of the loads at +0 (j < 4) and +72 (index 32 + 9(j-4))
-        var pickScales8 = Vector512.Create((ushort)0, 0, 9, 9, 18, 18, 27, 27, 32, 32, 41, 41, 50, 50, 59, 59, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
-        var spread01 = Vector512.Create(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
-        var spread23 = Vector512.Create(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
-        var spread45 = Vector512.Create(4, 4, 4, 4, 4, 4, 4, 4, 5, 5, 5, 5, 5, 5, 5, 5);
-        var spread67 = Vector512.Create(6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 7, 7);
+        // x regrouped once per call for the eight-block steps (see RegroupActivations): per group four 64-byte vectors, the
+        // offset correction (16 ints) and x's scales twice (16 floats), 384 bytes
+        byte* raw = stackalloc byte[groups * GroupBytes + 64];
+        byte* gx = (byte*)(((nint)raw + 63) & ~(nint)63);
+        RegroupActivations(xq, xd, sums, groups, gx);
+        // words of the group's loads at +0 and +72 (second source: index 32 + word - 36) putting block b's quant bytes 0-3 in int32
+        // lane b and bytes 4-7 in lane b + 8; the same indices pick bytes 8-11 and 12-15 from the loads at +8 and +80
+        var pickQuants = Vector512.Create((ushort)1, 2, 10, 11, 19, 20, 28, 29, 33, 34, 42, 43, 51, 52, 60, 61, 3, 4, 12, 13, 21, 22, 30, 31, 35, 36, 44, 45, 53, 54, 62, 63);
+        // int32 lane j = block (j mod 8)'s fp16 scale in both halves: word 9b of the load at +0 (b < 4), of the one at +72 (index 32 + 9b - 36)
+        var pickScales = Vector512.Create((ushort)0, 0, 9, 9, 18, 18, 27, 27, 32, 32, 41, 41, 50, 50, 59, 59, 0, 0, 9, 9, 18, 18, 27, 27, 32, 32, 41, 41, 50, 50, 59, 59);
+        var low = Vector512.Create((byte)0x0F);
         var ones = Vector512.Create((short)1);
         var signBit = Vector512.Create(0x80000000u);
         var halfScale = Vector512.Create(HalfScale);
-        for (int i = rowStart; i < rowEnd; i++)
+        long rowBytes = nb * 18;
+        int i = rowStart;
+        // two rows at a time: they share x's loads, and their independent chains fill the pipelines
+        for (; i + 2 <= rowEnd; i += 2)
         {
-            byte* row = w + (long)i * nb * 18;
-            PrefetchAhead(row, nb * 18);
-            var acc0 = Vector512<float>.Zero;
-            var acc1 = Vector512<float>.Zero;
-            int b = 0;
-            for (; b + 8 <= nb; b += 8)
+            byte* rowA = w + i * rowBytes, rowB = rowA + rowBytes;
+            PrefetchAhead(rowA, (int)(2 * rowBytes));
+            var accA = Vector512<float>.Zero;
+            var accB = Vector512<float>.Zero;
+            for (int g = 0; g < groups; g++)
+            {
+                byte* gxg = gx + g * GroupBytes;
+                accA = GroupStep<TNibbles>(rowA + g * 144, gxg, accA, pickQuants, pickScales, low, ones, signBit, halfScale);
+                accB = GroupStep<TNibbles>(rowB + g * 144, gxg, accB, pickQuants, pickScales, low, ones, signBit, halfScale);
+            }
+            y[i] = groups * 8 < nb ? RowTail<TNibbles>(rowA, groups * 8, nb, xq, xd, sums, accA) : Vector512.Sum(accA);
+            y[i + 1] = groups * 8 < nb ? RowTail<TNibbles>(rowB, groups * 8, nb, xq, xd, sums, accB) : Vector512.Sum(accB);
+        }
+        if (i < rowEnd)
+        {
+            byte* row = w + i * rowBytes;
+            var acc = Vector512<float>.Zero;
+            for (int g = 0; g < groups; g++)
+                acc = GroupStep<TNibbles>(row + g * 144, gx + g * GroupBytes, acc, pickQuants, pickScales, low, ones, signBit, halfScale);
+            y[i] = groups * 8 < nb ? RowTail<TNibbles>(row, groups * 8, nb, xq, xd, sums, acc) : Vector512.Sum(acc);
+        }
+    }
+
+    /// <summary>
+    /// One eight-block step of a row (<see cref="MatVecQ4_0Q8Avx512{TNibbles}"/>): four 64-byte loads at +0, +8, +72, +80 (never
+    /// past the 144 bytes); one vpermt2w picks the eight fp16 scales into int32 lanes j and j + 8 for block j (widened by the
+    /// <see cref="HalfToFloat"/> bit trick, exact, times x's scales); two more pick quant bytes 0-7 and 8-15 of every block so
+    /// that int32 lane b holds block b's bytes and lane b + 8 the next four; their low and high nibbles meet x regrouped the
+    /// same way (<see cref="RegroupActivations"/>) in four vpmaddubsw, summed as int16 and widened once by vpmaddwd, plus the
+    /// stored -8·Σx; one convert and one FMA with the scales.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> GroupStep<TNibbles>(byte* blk, byte* gxg, Vector512<float> acc, Vector512<ushort> pickQuants, Vector512<ushort> pickScales,
+        Vector512<byte> low, Vector512<short> ones, Vector512<uint> signBit, Vector512<float> halfScale)
+        where TNibbles : struct, INibbles
+    {
+        var z0 = Vector512.Load((ushort*)blk);
+        var z1 = Vector512.Load((ushort*)(blk + 8));
+        var z2 = Vector512.Load((ushort*)(blk + 72));
+        var z3 = Vector512.Load((ushort*)(blk + 80));
+        var s = Scales8(Avx512BW.PermuteVar32x16x2(z0, pickScales, z2).AsUInt32(), signBit, halfScale) * Vector512.Load((float*)(gxg + 320));
+        var g0 = Avx512BW.PermuteVar32x16x2(z0, pickQuants, z2).AsByte();
+        var g1 = Avx512BW.PermuteVar32x16x2(z1, pickQuants, z3).AsByte();
+        // int16 pair sums of the four vectors (each |·| <= 2·15·127, so the sum of four fits), widened once
+        var p16 = Avx512BW.MultiplyAddAdjacent(g0 & low, Vector512.Load((sbyte*)gxg))
+            + Avx512BW.MultiplyAddAdjacent(g1 & low, Vector512.Load((sbyte*)gxg + 64))
+            + Avx512BW.MultiplyAddAdjacent(TNibbles.HighNibbles(g0), Vector512.Load((sbyte*)gxg + 128))
+            + Avx512BW.MultiplyAddAdjacent(TNibbles.HighNibbles(g1), Vector512.Load((sbyte*)gxg + 192));
+        var p = Avx512BW.MultiplyAddAdjacent(p16, ones) + Vector512.Load((int*)(gxg + 256));
+        return Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(p), s, acc);
+    }
+
+    /// <summary>
+    /// The blocks of a row after its eight-block steps (from block <paramref name="b"/>, fewer than eight): one four-block step
+    /// (two blocks per vector, scales spread by vpermps) if four are left, then 256-bit steps; returns the row's sum with
+    /// <paramref name="acc"/>.
+    /// </summary>
+    private static float RowTail<TNibbles>(byte* row, int b, int nb, sbyte* xq, float* xd, int* sums, Vector512<float> acc)
+        where TNibbles : struct, INibbles
+    {
+        var ones = Vector512.Create((short)1);
+        if (b + 4 <= nb)
+        {
+            // words of a 64-byte load at a block holding blocks 0 and 1's nibbles, each twice; of one at +8, blocks 2 and 3's
+            var pick01 = Vector512.Create((ushort)1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15, 16, 17, 10, 11, 12, 13, 14, 15, 16, 17);
+            var pick23 = Vector512.Create((ushort)15, 16, 17, 18, 19, 20, 21, 22, 15, 16, 17, 18, 19, 20, 21, 22, 24, 25, 26, 27, 28, 29, 30, 31, 24, 25, 26, 27, 28, 29, 30, 31);
+            // int32 lane j < 4 = block j's fp16 scale in both halves (lanes 4-7 pick words of the load too; their products are never spread)
+            var pickScales4 = Vector512.Create((ushort)0, 0, 9, 9, 18, 18, 27, 27, 32, 32, 41, 41, 50, 50, 59, 59, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+            var unpack = TNibbles.Constant;
+            byte* blk = row + b * 18;
+            var z0 = Vector512.Load((ushort*)blk);
+            var z1 = Vector512.Load((ushort*)(blk + 8));
+            var s = Scales8(Avx512BW.PermuteVar32x16(z0, pickScales4).AsUInt32(), Vector512.Create(0x80000000u), Vector512.Create(HalfScale))
+                * Vector128.Load(xd + b).ToVector256().ToVector512();
+            // each vector: two blocks' nibbles in x's order (low nibbles of the first copy, high of the second)
+            var w01 = TNibbles.Unpack(Avx512BW.PermuteVar32x16(z0, pick01), unpack);
+            var w23 = TNibbles.Unpack(Avx512BW.PermuteVar32x16(z1, pick23), unpack);
+            var p01 = Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(w01, Vector512.Load(xq + b * 32)), ones) + Vector512.Load(sums + b * 8);
+            var p23 = Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(w23, Vector512.Load(xq + b * 32 + 64)), ones) + Vector512.Load(sums + b * 8 + 16);
+            acc = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(p01), Avx512F.PermuteVar16x32(s, Vector512.Create(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1)), acc);
+            acc = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(p23), Avx512F.PermuteVar16x32(s, Vector512.Create(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3)), acc);
+            b += 4;
+        }
+        float sum = Vector512.Sum(acc);
+        if (b < nb)
+        {
+            var mask256 = Vector256.Create((byte)0x0F);
+            var ones256 = Vector256.Create((short)1);
+            var tail = Vector256<float>.Zero;
+            for (; b < nb; b++)
             {
                 byte* blk = row + b * 18;
-                var z0 = Vector512.Load((ushort*)blk);
-                var z1 = Vector512.Load((ushort*)(blk + 8));
-                var z2 = Vector512.Load((ushort*)(blk + 72));
-                var z3 = Vector512.Load((ushort*)(blk + 80));
-                var s = Scales8(Avx512BW.PermuteVar32x16x2(z0, pickScales8, z2).AsUInt32(), signBit, halfScale) * Vector256.Load(xd + b).ToVector512();
-                var w01 = TNibbles.Unpack(Avx512BW.PermuteVar32x16(z0, pick01), unpack);
-                var w23 = TNibbles.Unpack(Avx512BW.PermuteVar32x16(z1, pick23), unpack);
-                var w45 = TNibbles.Unpack(Avx512BW.PermuteVar32x16(z2, pick01), unpack);
-                var w67 = TNibbles.Unpack(Avx512BW.PermuteVar32x16(z3, pick23), unpack);
-                var p01 = Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(w01, Vector512.Load(xq + b * 32)), ones) + Vector512.Load(sums + b * 8);
-                var p23 = Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(w23, Vector512.Load(xq + b * 32 + 64)), ones) + Vector512.Load(sums + b * 8 + 16);
-                var p45 = Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(w45, Vector512.Load(xq + b * 32 + 128)), ones) + Vector512.Load(sums + b * 8 + 32);
-                var p67 = Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(w67, Vector512.Load(xq + b * 32 + 192)), ones) + Vector512.Load(sums + b * 8 + 48);
-                acc0 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(p01), Avx512F.PermuteVar16x32(s, spread01), acc0);
-                acc1 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(p23), Avx512F.PermuteVar16x32(s, spread23), acc1);
-                acc0 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(p45), Avx512F.PermuteVar16x32(s, spread45), acc0);
-                acc1 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(p67), Avx512F.PermuteVar16x32(s, spread67), acc1);
+                var r0 = Vector128.Load(blk + 2);
+                var w0 = Vector256.Create(r0, Vector128.ShiftRightLogical(r0.AsUInt16(), 4).AsByte()) & mask256;
+                var p0 = Avx2.Add(Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(w0, Vector256.Load(xq + b * 32)), ones256), Vector256.Load(sums + b * 8));
+                tail = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p0), Vector256.Create(HalfTable[*(ushort*)blk] * xd[b]), tail);
             }
-            if (b + 4 <= nb)
-            {
-                byte* blk = row + b * 18;
-                var z0 = Vector512.Load((ushort*)blk);
-                var z1 = Vector512.Load((ushort*)(blk + 8));
-                // the four scales from the first load only (lanes 4-7 pick words of it too; their products are never spread)
-                var s = Scales8(Avx512BW.PermuteVar32x16(z0, pickScales8).AsUInt32(), signBit, halfScale) * Vector128.Load(xd + b).ToVector256().ToVector512();
-                var w01 = TNibbles.Unpack(Avx512BW.PermuteVar32x16(z0, pick01), unpack);
-                var w23 = TNibbles.Unpack(Avx512BW.PermuteVar32x16(z1, pick23), unpack);
-                var p01 = Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(w01, Vector512.Load(xq + b * 32)), ones) + Vector512.Load(sums + b * 8);
-                var p23 = Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(w23, Vector512.Load(xq + b * 32 + 64)), ones) + Vector512.Load(sums + b * 8 + 16);
-                acc0 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(p01), Avx512F.PermuteVar16x32(s, spread01), acc0);
-                acc1 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(p23), Avx512F.PermuteVar16x32(s, spread23), acc1);
-                b += 4;
-            }
-            float sum = Vector512.Sum(acc0 + acc1);
-            if (b < nb)
-            {
-                var mask256 = Vector256.Create((byte)0x0F);
-                var ones256 = Vector256.Create((short)1);
-                var tail = Vector256<float>.Zero;
-                for (; b < nb; b++)
+            sum += Vector256.Sum(tail);
+        }
+        return sum;
+    }
+
+    /// <summary>Bytes per eight-block group of <see cref="RegroupActivations"/>.</summary>
+    private const int GroupBytes = 384;
+
+    /// <summary>
+    /// x for the eight-block steps of <see cref="MatVecQ4_0Q8Avx512{TNibbles}"/>, per group of eight blocks (256 values):
+    /// four 64-byte vectors X0-X3 where int32 lane b of Xk holds block b's values 8k..8k+3 and lane b + 8 its values 8k+4..8k+7
+    /// (the order the weights' nibbles take after two vpermt2w and the low/high split); then 16 ints, lane b the block's
+    /// -8·Σq offset correction (lanes 8-15 zero); then 16 floats, lanes b and b + 8 the block's scale.
+    /// </summary>
+    private static void RegroupActivations(sbyte* xq, float* xd, int* sums, int groups, byte* gx)
+    {
+        for (int g = 0; g < groups; g++)
+        {
+            int* src = (int*)(xq + g * 256);
+            int* dst = (int*)(gx + g * GroupBytes);
+            for (int k = 0; k < 4; k++)
+                for (int b = 0; b < 8; b++)
                 {
-                    byte* blk = row + b * 18;
-                    var r0 = Vector128.Load(blk + 2);
-                    var w0 = Vector256.Create(r0, Vector128.ShiftRightLogical(r0.AsUInt16(), 4).AsByte()) & mask256;
-                    var p0 = Avx2.Add(Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(w0, Vector256.Load(xq + b * 32)), ones256), Vector256.Load(sums + b * 8));
-                    tail = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p0), Vector256.Create(HalfTable[*(ushort*)blk] * xd[b]), tail);
+                    dst[k * 16 + b] = src[8 * b + 2 * k];
+                    dst[k * 16 + 8 + b] = src[8 * b + 2 * k + 1];
                 }
-                sum += Vector256.Sum(tail);
+            for (int b = 0; b < 8; b++)
+            {
+                dst[64 + b] = sums[(g * 8 + b) * 8];
+                dst[64 + 8 + b] = 0;
+                ((float*)dst)[80 + b] = xd[g * 8 + b];
+                ((float*)dst)[80 + 8 + b] = xd[g * 8 + b];
             }
-            y[i] = sum;
         }
     }
 
@@ -641,6 +717,8 @@ public static unsafe class BlockQuant
         static abstract Vector512<byte> Constant { get; }
         /// <summary>The unsigned nibbles of <paramref name="words"/>.</summary>
         static abstract Vector512<byte> Unpack(Vector512<ushort> words, Vector512<byte> constant);
+        /// <summary>The high nibble of every byte, as bytes 0-15.</summary>
+        static abstract Vector512<byte> HighNibbles(Vector512<byte> bytes);
     }
 
     /// <summary>One GFNI affine transform per vector: per qword a bit matrix selecting bits 0-3 (low copies) or 4-7 (high copies) into bits 0-3.</summary>
@@ -652,6 +730,8 @@ public static unsafe class BlockQuant
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector512<byte> Unpack(Vector512<ushort> words, Vector512<byte> constant) =>
             Gfni.V512.GaloisFieldAffineTransform(words.AsByte(), constant, 0);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<byte> HighNibbles(Vector512<byte> bytes) => Gfni.V512.GaloisFieldAffineTransform(bytes, Vector512.Create(High).AsByte(), 0);
     }
 
     /// <summary>vpsrlvw (0 for the low copies, 4 for the high ones), then and 0x0F: AVX-512 BW without GFNI.</summary>
@@ -662,6 +742,8 @@ public static unsafe class BlockQuant
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector512<byte> Unpack(Vector512<ushort> words, Vector512<byte> constant) =>
             Avx512BW.ShiftRightLogicalVariable(words, constant.AsUInt16()).AsByte() & Vector512.Create((byte)0x0F);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<byte> HighNibbles(Vector512<byte> bytes) => Vector512.ShiftRightLogical(bytes.AsUInt16(), 4).AsByte() & Vector512.Create((byte)0x0F);
     }
 
     /// <summary>
