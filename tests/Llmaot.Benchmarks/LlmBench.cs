@@ -64,8 +64,13 @@ internal static class LlmBench
 
         long l3 = L3Bytes();
         var bw = new Dictionary<int, double>();
-        foreach (int t in threads) bw[t] = Bandwidth(t);
-        Console.WriteLine($"read bandwidth (probe: {ProbeBytes >> 20} MiB buffer, L3 {L3Bytes() >> 20} MiB, {(Vector512.IsHardwareAccelerated ? 512 : 256)}-bit loads, best of 48 passes over 128 MiB windows, every other one prefetching 4 KiB ahead): " + string.Join(", ", threads.Select(t => string.Create(Ci, $"{t} thread(s) {bw[t] / 1e9:F1} GB/s (median pass {MedianBandwidth[t] / 1e9:F1})"))));
+        var bwMedianPass = new Dictionary<int, double>();
+        foreach (int t in threads)
+        {
+            bw[t] = Bandwidth(t);
+            bwMedianPass[t] = MedianBandwidth[t];
+        }
+        Console.WriteLine($"read bandwidth (probe: {ProbeBytes >> 20} MiB buffer, L3 {L3Bytes() >> 20} MiB, {(Vector512.IsHardwareAccelerated ? 512 : 256)}-bit loads, best of 48 passes over 128 MiB windows, every other one prefetching 4 KiB ahead): " + string.Join(", ", threads.Select(t => string.Create(Ci, $"{t} thread(s) {bw[t] / 1e9:F1} GB/s (median pass {bwMedianPass[t] / 1e9:F1})"))));
         Console.WriteLine($"cores: {Environment.ProcessorCount}; the machine may be shared, so each figure is the best of {reps} runs");
 
         var rows = new List<string>();
@@ -94,7 +99,7 @@ internal static class LlmBench
 
         var header = new List<string>
         {
-            "| model | weights bytes read / token | threads | prefill tok/s (" + prompt + " tokens) | decode tok/s | decode reads GB/s | probe bandwidth GB/s | roofline tok/s | % of roofline |",
+            "| model | weights bytes read / token | threads | prefill tok/s (" + prompt + " tokens) | decode tok/s (best run) | decode reads GB/s | probe GB/s before each run, median (range) | roofline tok/s at the median probe | % of roofline, median of the runs (range) |",
             "|---|---|---|---|---|---|---|---|---|",
         };
         string extra = "";
@@ -115,20 +120,27 @@ internal static class LlmBench
             }
             foreach (int t in threads)
             {
-                double pre = 0, dec = 0, first = double.MaxValue;
+                double pre = 0, dec = 0;
+                var bws = new List<double>();
+                var pcts = new List<double>();
                 for (int r = 0; r < reps; r++)
                 {
                     // Prefill: a prompt of exactly --prompt tokens. Decode: from an empty prompt (BOS), -n tokens
-                    // (255 for stories260K, the setting).
+                    // (255 for stories260K, the setting). Just before each decode run the probe measures the bandwidth
+                    // of that moment (best of 16 passes): a shared machine's bandwidth drifts over minutes, so each run is held
+                    // against its own probe and the table gives the median of these side-by-side ratios.
                     pre = Math.Max(pre, RunOnce(exe, 1, prompt, t).Prefill);
-                    var (_, d, f) = RunOnce(exe, label.StartsWith("stories260K", StringComparison.Ordinal) ? 255 : n, 0, t);
+                    double b = Bandwidth(t, passes: 16);
+                    var (_, d, _) = RunOnce(exe, label.StartsWith("stories260K", StringComparison.Ordinal) ? 255 : n, 0, t);
                     dec = Math.Max(dec, d);
-                    first = Math.Min(first, f);
+                    bws.Add(b);
+                    pcts.Add(100 * d * bytes / b);
                 }
-                double roof = bw[t] / bytes;
+                double bwMedian = Median(bws);
+                double roof = bwMedian / bytes;
                 // Weights smaller than the last-level cache can stay cache-resident between tokens: no DRAM roofline applies.
-                string pct = bytes > l3 ? string.Create(Ci, $"{100 * dec / roof:F0}%") : "n/a (fits in L3)";
-                string row = string.Create(Ci, $"| {label} | {bytes:N0} | {t} | {pre:F0} | {dec:F1} | {bytes * dec / 1e9:F1} | {bw[t] / 1e9:F1} | {roof:F0} | {pct} |");
+                string pct = bytes > l3 ? string.Create(Ci, $"{Median(pcts):F0}% ({pcts.Min():F0}-{pcts.Max():F0}%)") : "n/a (fits in L3)";
+                string row = string.Create(Ci, $"| {label} | {bytes:N0} | {t} | {pre:F0} | {dec:F1} | {bytes * dec / 1e9:F1} | {bwMedian / 1e9:F1} ({bws.Min() / 1e9:F1}-{bws.Max() / 1e9:F1}) | {roof:F0} | {pct} |");
                 Console.WriteLine(row);
                 rows.Add(row);
             }
@@ -143,8 +155,9 @@ internal static class LlmBench
         var table = new List<string>(header);
         table.AddRange(rows);
         table.Add("");
-        table.Add("Read bandwidth (probe): " + string.Join(", ", threads.Select(t => string.Create(Ci, $"{bw[t] / 1e9:F1} GB/s with {t} thread(s)"))) + " (best pass; the roofline uses it)"
-            + "; median pass " + string.Join(", ", threads.Select(t => string.Create(Ci, $"{MedianBandwidth[t] / 1e9:F1} GB/s with {t} thread(s)"))) + ".");
+        table.Add("Each run's % = its decode tok/s × weight bytes per token ÷ the probe's best of 16 passes measured just before it. "
+            + "Probe at the start of this benchmark, best of 48 passes: " + string.Join(", ", threads.Select(t => string.Create(Ci, $"{bw[t] / 1e9:F1} GB/s with {t} thread(s)")))
+            + "; median pass " + string.Join(", ", threads.Select(t => string.Create(Ci, $"{bwMedianPass[t] / 1e9:F1} GB/s with {t} thread(s)"))) + ".");
         if (extra.Length > 0) table.Add(extra);
         Console.WriteLine();
         foreach (var l in table) Console.WriteLine(l);
@@ -257,20 +270,37 @@ internal static class LlmBench
     /// with vector loads in 8 MiB chunks that the threads claim from a shared counter, as the decoder's worker pool does, so a
     /// thread slowed by other load does not hold the pass back. The threads start once and a barrier releases them for each
     /// pass; a pass runs from the first thread's start to the last chunk's end. Every other pass also prefetches ahead as the
-    /// decode products do (whichever reads faster on this machine counts). Best of 48 passes.
+    /// decode products do (whichever reads faster on this machine counts). Best of <c>passes</c> passes (48 for the figure at
+    /// the start, 16 for the probe before each decode run).
     /// </summary>
-    /// <summary>The median pass of the last <see cref="Bandwidth"/> run per thread count (the typical, not the best, moment).</summary>
     private static readonly Dictionary<int, double> MedianBandwidth = [];
 
-    private static unsafe double Bandwidth(int threads)
+    private static unsafe byte* _probeBuffer;
+
+    /// <summary>The probe's buffer, allocated and touched once per process (kept for the side-by-side probes of each run).</summary>
+    private static unsafe byte* ProbeBuffer()
     {
-        byte* buf = (byte*)NativeMemory.AlignedAlloc((nuint)ProbeBytes, 4096);
-        try
+        if (_probeBuffer != null) return _probeBuffer;
+        _probeBuffer = (byte*)NativeMemory.AlignedAlloc((nuint)ProbeBytes, 4096);
+        for (long o = 0; o < ProbeBytes; o += 1 << 30) new Span<byte>(_probeBuffer + o, (int)Math.Min(1 << 30, ProbeBytes - o)).Fill(1);
+        return _probeBuffer;
+    }
+
+    private static double Median(List<double> v)
+    {
+        var s = v.OrderBy(x => x).ToList();
+        return s.Count % 2 == 1 ? s[s.Count / 2] : (s[s.Count / 2 - 1] + s[s.Count / 2]) / 2;
+    }
+
+    private static unsafe double Bandwidth(int threads) => Bandwidth(threads, 48);
+
+    private static unsafe double Bandwidth(int threads, int passes)
+    {
+        byte* buf = ProbeBuffer();
         {
-            for (long o = 0; o < ProbeBytes; o += 1 << 30) new Span<byte>(buf + o, (int)Math.Min(1 << 30, ProbeBytes - o)).Fill(1);
             // Each pass reads one 128 MiB window (4x this machine's L3) of the buffer, the next pass the next window, so no pass
             // finds its data in a cache; short passes let the best of many catch the moments a shared machine leaves it alone.
-            const int Passes = 48;
+            int Passes = passes;
             const long Window = 128L << 20;
             const long Chunk = 8L << 20;
             int chunks = (int)(Window / Chunk);
@@ -317,10 +347,6 @@ internal static class LlmBench
             passRates.Sort();
             MedianBandwidth[threads] = passRates[passRates.Count / 2];
             return best;
-        }
-        finally
-        {
-            NativeMemory.AlignedFree(buf);
         }
     }
 
