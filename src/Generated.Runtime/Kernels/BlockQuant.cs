@@ -122,7 +122,7 @@ public static unsafe class BlockQuant
     // ---- int8 activations: x quantized per 32-block (ggml's q8_0 partner format), integer dot products ----
 
     /// <summary>2^112: scales a float whose bits are a half's magnitude bits shifted left by 13 to the half's value.</summary>
-    private const float HalfScale = 5.192296858534828e33f;
+    internal const float HalfScale = 5.192296858534828e33f;
 
     /// <summary>
     /// An fp16 value widened to float, exactly for every finite half (normal and subnormal): the magnitude bits move into a
@@ -552,11 +552,8 @@ public static unsafe class BlockQuant
         byte* raw = stackalloc byte[groups * GroupBytes + 64];
         byte* gx = (byte*)(((nint)raw + 63) & ~(nint)63);
         RegroupActivations(xq, xd, sums, groups, gx);
-        // words of the group's loads at +0 and +72 (second source: index 32 + word - 36) putting block b's quant bytes 0-3 in int32
-        // lane b and bytes 4-7 in lane b + 8; the same indices pick bytes 8-11 and 12-15 from the loads at +8 and +80
-        var pickQuants = Vector512.Create((ushort)1, 2, 10, 11, 19, 20, 28, 29, 33, 34, 42, 43, 51, 52, 60, 61, 3, 4, 12, 13, 21, 22, 30, 31, 35, 36, 44, 45, 53, 54, 62, 63);
-        // int32 lane j = block (j mod 8)'s fp16 scale in both halves: word 9b of the load at +0 (b < 4), of the one at +72 (index 32 + 9b - 36)
-        var pickScales = Vector512.Create((ushort)0, 0, 9, 9, 18, 18, 27, 27, 32, 32, 41, 41, 50, 50, 59, 59, 0, 0, 9, 9, 18, 18, 27, 27, 32, 32, 41, 41, 50, 50, 59, 59);
+        var pickQuants = PickQuants;
+        var pickScales = PickScales;
         var low = Vector512.Create((byte)0x0F);
         var ones = Vector512.Create((short)1);
         var signBit = Vector512.Create(0x80000000u);
@@ -602,21 +599,58 @@ public static unsafe class BlockQuant
         Vector512<byte> low, Vector512<short> ones, Vector512<uint> signBit, Vector512<float> halfScale)
         where TNibbles : struct, INibbles
     {
+        LoadGroup<TNibbles>(blk, pickQuants, pickScales, low, signBit, halfScale, out var v0, out var v1, out var v2, out var v3, out var s);
+        return AccumulateGroup(v0, v1, v2, v3, s, gxg, ones, acc);
+    }
+
+    /// <summary>
+    /// The weight side of an eight-block Q4_0 group at <paramref name="blk"/> (<see cref="GroupStep{TNibbles}"/>): the four
+    /// nibble vectors (int32 lane b / b + 8 = block b's weights 0-3 / 4-7, 8-11 / 12-15, 16-19 / 20-23, 24-27 / 28-31) and the
+    /// fp16 scales widened into lanes b and b + 8. Shared with the prompt GEMM, which applies one group to several tokens.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void LoadGroup<TNibbles>(byte* blk, Vector512<ushort> pickQuants, Vector512<ushort> pickScales, Vector512<byte> low,
+        Vector512<uint> signBit, Vector512<float> halfScale,
+        out Vector512<byte> v0, out Vector512<byte> v1, out Vector512<byte> v2, out Vector512<byte> v3, out Vector512<float> scales)
+        where TNibbles : struct, INibbles
+    {
         var z0 = Vector512.Load((ushort*)blk);
         var z1 = Vector512.Load((ushort*)(blk + 8));
         var z2 = Vector512.Load((ushort*)(blk + 72));
         var z3 = Vector512.Load((ushort*)(blk + 80));
-        var s = Scales8(Avx512BW.PermuteVar32x16x2(z0, pickScales, z2).AsUInt32(), signBit, halfScale) * Vector512.Load((float*)(gxg + 320));
+        scales = Scales8(Avx512BW.PermuteVar32x16x2(z0, pickScales, z2).AsUInt32(), signBit, halfScale);
         var g0 = Avx512BW.PermuteVar32x16x2(z0, pickQuants, z2).AsByte();
         var g1 = Avx512BW.PermuteVar32x16x2(z1, pickQuants, z3).AsByte();
-        // int16 pair sums of the four vectors (each |·| <= 2·15·127, so the sum of four fits), widened once
-        var p16 = Avx512BW.MultiplyAddAdjacent(g0 & low, Vector512.Load((sbyte*)gxg))
-            + Avx512BW.MultiplyAddAdjacent(g1 & low, Vector512.Load((sbyte*)gxg + 64))
-            + Avx512BW.MultiplyAddAdjacent(TNibbles.HighNibbles(g0), Vector512.Load((sbyte*)gxg + 128))
-            + Avx512BW.MultiplyAddAdjacent(TNibbles.HighNibbles(g1), Vector512.Load((sbyte*)gxg + 192));
-        var p = Avx512BW.MultiplyAddAdjacent(p16, ones) + Vector512.Load((int*)(gxg + 256));
-        return Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(p), s, acc);
+        v0 = g0 & low;
+        v1 = g1 & low;
+        v2 = TNibbles.HighNibbles(g0);
+        v3 = TNibbles.HighNibbles(g1);
     }
+
+    /// <summary>
+    /// acc + (Σ nibbles·x + the -8·Σx correction) · weight scales · x scales for one group of one token's regrouped x at
+    /// <paramref name="gxg"/> (<see cref="RegroupActivations"/>): the four vpmaddubsw sums add as int16 (each |·| ≤ 2·15·127, so
+    /// the sum of four fits), one vpmaddwd widens them, one convert and one FMA.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector512<float> AccumulateGroup(Vector512<byte> v0, Vector512<byte> v1, Vector512<byte> v2, Vector512<byte> v3, Vector512<float> scales,
+        byte* gxg, Vector512<short> ones, Vector512<float> acc)
+    {
+        var p16 = Avx512BW.MultiplyAddAdjacent(v0, Vector512.Load((sbyte*)gxg))
+            + Avx512BW.MultiplyAddAdjacent(v1, Vector512.Load((sbyte*)gxg + 64))
+            + Avx512BW.MultiplyAddAdjacent(v2, Vector512.Load((sbyte*)gxg + 128))
+            + Avx512BW.MultiplyAddAdjacent(v3, Vector512.Load((sbyte*)gxg + 192));
+        var p = Avx512BW.MultiplyAddAdjacent(p16, ones) + Vector512.Load((int*)(gxg + 256));
+        return Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(p), scales * Vector512.Load((float*)(gxg + 320)), acc);
+    }
+
+    /// <summary>vpermt2w indices (loads at +0 / +72, or +8 / +80, of a group) putting block b's quant bytes 0-3 (8-11) in int32 lane b and 4-7 (12-15) in lane b + 8.</summary>
+    internal static Vector512<ushort> PickQuants =>
+        Vector512.Create((ushort)1, 2, 10, 11, 19, 20, 28, 29, 33, 34, 42, 43, 51, 52, 60, 61, 3, 4, 12, 13, 21, 22, 30, 31, 35, 36, 44, 45, 53, 54, 62, 63);
+
+    /// <summary>vpermt2w indices (loads at +0 / +72 of a group): int32 lanes b and b + 8 = block b's fp16 scale in both halves.</summary>
+    internal static Vector512<ushort> PickScales =>
+        Vector512.Create((ushort)0, 0, 9, 9, 18, 18, 27, 27, 32, 32, 41, 41, 50, 50, 59, 59, 0, 0, 9, 9, 18, 18, 27, 27, 32, 32, 41, 41, 50, 50, 59, 59);
 
     /// <summary>
     /// The blocks of a row after its eight-block steps (from block <paramref name="b"/>, fewer than eight): one four-block step
@@ -669,15 +703,16 @@ public static unsafe class BlockQuant
     }
 
     /// <summary>Bytes per eight-block group of <see cref="RegroupActivations"/>.</summary>
-    private const int GroupBytes = 384;
+    internal const int GroupBytes = 384;
 
     /// <summary>
     /// x for the eight-block steps of <see cref="MatVecQ4_0Q8Avx512{TNibbles}"/>, per group of eight blocks (256 values):
     /// four 64-byte vectors X0-X3 where int32 lane b of Xk holds block b's values 8k..8k+3 and lane b + 8 its values 8k+4..8k+7
     /// (the order the weights' nibbles take after two vpermt2w and the low/high split); then 16 ints, lane b the block's
-    /// -8·Σq offset correction (lanes 8-15 zero); then 16 floats, lanes b and b + 8 the block's scale.
+    /// -8·Σq offset correction (lanes 8-15 zero; from <paramref name="sums"/>, the decode layout of <see cref="QuantizeActivations"/>,
+    /// or summed here when it is null); then 16 floats, lanes b and b + 8 the block's scale.
     /// </summary>
-    private static void RegroupActivations(sbyte* xq, float* xd, int* sums, int groups, byte* gx)
+    internal static void RegroupActivations(sbyte* xq, float* xd, int* sums, int groups, byte* gx)
     {
         for (int g = 0; g < groups; g++)
         {
@@ -691,7 +726,13 @@ public static unsafe class BlockQuant
                 }
             for (int b = 0; b < 8; b++)
             {
-                dst[64 + b] = sums[(g * 8 + b) * 8];
+                if (sums != null) dst[64 + b] = sums[(g * 8 + b) * 8];
+                else
+                {
+                    int sum = 0;
+                    for (int k = 0; k < 32; k++) sum += xq[(g * 8 + b) * 32 + k];
+                    dst[64 + b] = -8 * sum;
+                }
                 dst[64 + 8 + b] = 0;
                 ((float*)dst)[80 + b] = xd[g * 8 + b];
                 ((float*)dst)[80 + 8 + b] = xd[g * 8 + b];
@@ -704,7 +745,7 @@ public static unsafe class BlockQuant
     /// the magnitude bits shifted to bits 13-27 times 2^112, or-ed with the sign (already bit 31, from the high copy).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Scales8(Vector512<uint> h, Vector512<uint> signBit, Vector512<float> halfScale) =>
+    internal static Vector512<float> Scales8(Vector512<uint> h, Vector512<uint> signBit, Vector512<float> halfScale) =>
         ((Vector512.ShiftRightLogical(Vector512.ShiftLeft(h, 17), 4).AsSingle() * halfScale).AsUInt32() | (h & signBit)).AsSingle();
 
     /// <summary>

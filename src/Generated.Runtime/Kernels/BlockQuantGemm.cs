@@ -14,10 +14,12 @@ public enum BlockInt8Path
     /// <summary>AVX-VNNI: vpdpbusd on x + 128 (unsigned) and w (signed), the 128·Σw correction preloaded in the accumulator.</summary>
     AvxVnni,
     /// <summary>
-    /// AVX-512 (F/BW, GFNI when present): the Q4_0 decode matrix-vector product takes eight blocks per step, two per 512-bit
-    /// vector (vpermw + one GFNI affine transform unpack the nibbles, vpmaddubsw + vpmaddwd; the eight fp16 scales widened in one
-    /// vector). Q8_0 decode (bound by memory bandwidth) and the prompt GEMM have no 512-bit kernel: there this path runs the best
-    /// 256-bit one (<see cref="AvxVnni"/>, else <see cref="Avx2"/>).
+    /// AVX-512 (F/BW, GFNI when present), Q4_0 only: x is regrouped so that each int32 lane of a vector belongs to one block of
+    /// eight; per eight blocks two vpermt2w pick the weights' quant bytes, the nibbles are split (one GFNI affine transform, else
+    /// shift + and), four vpmaddubsw sum as int16, one vpmaddwd, one convert and one FMA with the eight fp16 scales widened in
+    /// one vector (<see cref="BlockQuant.LoadGroup{TNibbles}"/>, <see cref="BlockQuant.AccumulateGroup"/>). The decode product
+    /// runs two rows per step, the prompt GEMM tiles of 2 rows × 4 tokens. Q8_0 (bound by memory bandwidth in decode), and
+    /// Q4_0 rows whose length is not a multiple of 256, run the best 256-bit path (<see cref="AvxVnni"/>, else <see cref="Avx2"/>).
     /// </summary>
     Avx512,
 }
@@ -58,6 +60,12 @@ public static unsafe class BlockQuantGemm
     public static void MatMul(WeightFormat format, byte* w, sbyte* xq, float* xd, int tokens, int n, float* y, int ldy, int rowStart, int rowEnd, BlockInt8Path path)
     {
         bool q8 = format == WeightFormat.Q8_0;
+        if (path == BlockInt8Path.Avx512 && Avx512BW.IsSupported && Avx2.IsSupported && Fma.IsSupported && !q8 && n % 256 == 0)
+        {
+            if (Gfni.V512.IsSupported) RunQ4Avx512<BlockQuant.GfniNibbles>(w, xq, xd, tokens, n, y, ldy, rowStart, rowEnd);
+            else RunQ4Avx512<BlockQuant.ShiftNibbles>(w, xq, xd, tokens, n, y, ldy, rowStart, rowEnd);
+            return;
+        }
         if (path == BlockInt8Path.Avx512 && Avx512BW.IsSupported) path = Best256Path;
         switch (path)
         {
@@ -343,6 +351,78 @@ public static unsafe class BlockQuantGemm
         var i = Avx2.HorizontalAdd(Avx2.HorizontalAdd(TD.Dot(q, p, c, xa), TD.Dot(q, p, c, xb)),
             Avx2.HorizontalAdd(TD.Dot(q, p, c, xc), TD.Dot(q, p, c, xe)));
         return Fma.MultiplyAdd(Avx.ConvertToVector256Single(i), Vector256.Create(table[*(ushort*)blk]) * dx, acc);
+    }
+
+    /// <summary>
+    /// The <see cref="BlockInt8Path.Avx512"/> Q4_0 GEMM (n a multiple of 256): tiles of 2 rows × 4 tokens over eight-block
+    /// groups. Four tokens' activations are regrouped once per tile row sweep (<see cref="BlockQuant.RegroupActivations"/>);
+    /// each row's group is loaded and unpacked once (<see cref="BlockQuant.LoadGroup{TNibbles}"/>) and applied to the four tokens
+    /// (<see cref="BlockQuant.AccumulateGroup"/>), so the result of every (row, token) is the one the decode kernel computes.
+    /// A last odd row and the tokens beyond a multiple of four take the same steps one at a time.
+    /// </summary>
+    private static void RunQ4Avx512<TNibbles>(byte* w, sbyte* xq, float* xd, int tokens, int n, float* y, int ldy, int rowStart, int rowEnd)
+        where TNibbles : struct, BlockQuant.INibbles
+    {
+        int nb = n / 32, groups = nb / 8;
+        long rowBytes = (long)nb * 18;
+        int stride = groups * BlockQuant.GroupBytes;
+        byte* raw = stackalloc byte[4 * stride + 64];
+        byte* gx = (byte*)(((nint)raw + 63) & ~(nint)63);
+        var pickQuants = BlockQuant.PickQuants;
+        var pickScales = BlockQuant.PickScales;
+        var low = Vector512.Create((byte)0x0F);
+        var ones = Vector512.Create((short)1);
+        var signBit = Vector512.Create(0x80000000u);
+        var halfScale = Vector512.Create(BlockQuant.HalfScale);
+        int t = 0;
+        for (; t + 4 <= tokens; t += 4)
+        {
+            for (int k = 0; k < 4; k++) BlockQuant.RegroupActivations(xq + (long)(t + k) * n, xd + (long)(t + k) * nb, null, groups, gx + k * stride);
+            int r = rowStart;
+            for (; r + 2 <= rowEnd; r += 2)
+            {
+                byte* w0 = w + r * rowBytes, w1 = w0 + rowBytes;
+                Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default, a10 = default, a11 = default, a12 = default, a13 = default;
+                for (int g = 0; g < groups; g++)
+                {
+                    BlockQuant.LoadGroup<TNibbles>(w0 + g * 144, pickQuants, pickScales, low, signBit, halfScale, out var u0, out var u1, out var u2, out var u3, out var s0);
+                    BlockQuant.LoadGroup<TNibbles>(w1 + g * 144, pickQuants, pickScales, low, signBit, halfScale, out var q0, out var q1, out var q2, out var q3, out var s1);
+                    byte* x0 = gx + g * BlockQuant.GroupBytes;
+                    a00 = BlockQuant.AccumulateGroup(u0, u1, u2, u3, s0, x0, ones, a00);
+                    a10 = BlockQuant.AccumulateGroup(q0, q1, q2, q3, s1, x0, ones, a10);
+                    a01 = BlockQuant.AccumulateGroup(u0, u1, u2, u3, s0, x0 + stride, ones, a01);
+                    a11 = BlockQuant.AccumulateGroup(q0, q1, q2, q3, s1, x0 + stride, ones, a11);
+                    a02 = BlockQuant.AccumulateGroup(u0, u1, u2, u3, s0, x0 + 2 * stride, ones, a02);
+                    a12 = BlockQuant.AccumulateGroup(q0, q1, q2, q3, s1, x0 + 2 * stride, ones, a12);
+                    a03 = BlockQuant.AccumulateGroup(u0, u1, u2, u3, s0, x0 + 3 * stride, ones, a03);
+                    a13 = BlockQuant.AccumulateGroup(q0, q1, q2, q3, s1, x0 + 3 * stride, ones, a13);
+                }
+                float* yt = y + (long)t * ldy + r;
+                yt[0] = Vector512.Sum(a00); yt[ldy] = Vector512.Sum(a01); yt[2L * ldy] = Vector512.Sum(a02); yt[3L * ldy] = Vector512.Sum(a03);
+                yt[1] = Vector512.Sum(a10); yt[ldy + 1] = Vector512.Sum(a11); yt[2L * ldy + 1] = Vector512.Sum(a12); yt[3L * ldy + 1] = Vector512.Sum(a13);
+            }
+            for (; r < rowEnd; r++)
+                for (int k = 0; k < 4; k++)
+                    y[(long)(t + k) * ldy + r] = RowQ4Avx512<TNibbles>(w + r * rowBytes, gx + k * stride, groups);
+        }
+        for (; t < tokens; t++)
+        {
+            BlockQuant.RegroupActivations(xq + (long)t * n, xd + (long)t * nb, null, groups, gx);
+            for (int r = rowStart; r < rowEnd; r++) y[(long)t * ldy + r] = RowQ4Avx512<TNibbles>(w + r * rowBytes, gx, groups);
+        }
+    }
+
+    /// <summary>One Q4_0 row against one token's regrouped activations (the steps of <see cref="RunQ4Avx512{TNibbles}"/>).</summary>
+    private static float RowQ4Avx512<TNibbles>(byte* row, byte* gx, int groups) where TNibbles : struct, BlockQuant.INibbles
+    {
+        var acc = Vector512<float>.Zero;
+        for (int g = 0; g < groups; g++)
+        {
+            BlockQuant.LoadGroup<TNibbles>(row + g * 144, BlockQuant.PickQuants, BlockQuant.PickScales, Vector512.Create((byte)0x0F), Vector512.Create(0x80000000u),
+                Vector512.Create(BlockQuant.HalfScale), out var v0, out var v1, out var v2, out var v3, out var s);
+            acc = BlockQuant.AccumulateGroup(v0, v1, v2, v3, s, gx + g * BlockQuant.GroupBytes, Vector512.Create((short)1), acc);
+        }
+        return Vector512.Sum(acc);
     }
 
     /// <summary>One weight row with one token's activations.</summary>
