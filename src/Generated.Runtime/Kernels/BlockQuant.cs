@@ -159,6 +159,14 @@ public static unsafe class BlockQuant
         for (int b = 0; b < n / 32; b++)
         {
             int s = 0;
+            if (Avx2.IsSupported)
+            {
+                // Σq = Σ(q + 128) - 32·128: vpsadbw against zero sums the biased bytes in four 64-bit lanes
+                var sad = Avx2.SumAbsoluteDifferences(Vector256.Load((byte*)q + b * 32) ^ Vector256.Create((byte)0x80), Vector256<byte>.Zero).AsInt64();
+                s = (int)(sad.GetElement(0) + sad.GetElement(1) + sad.GetElement(2) + sad.GetElement(3)) - 32 * 128;
+                Vector256.Store(Vector256.CreateScalar(-8 * s), sums + b * 8);
+                continue;
+            }
             for (int k = 0; k < 32; k++) s += q[b * 32 + k];
             sums[b * 8] = -8 * s;
             for (int k = 1; k < 8; k++) sums[b * 8 + k] = 0;
