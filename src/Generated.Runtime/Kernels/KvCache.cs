@@ -116,13 +116,22 @@ public static unsafe class KvCache
         int headSize, int kvDim, int len, int maxLen, float* scratch) =>
         AttentionHead<sbyte, Int8Elements>(qh, kt, ks, vh, vs, vsStride, o, headSize, kvDim, len, maxLen, scratch);
 
-    /// <summary>How a compressed cache's elements widen to float.</summary>
-    private interface IElements<T> where T : unmanaged
+    /// <summary>How a cache's elements widen to float.</summary>
+    internal interface IElements<T> where T : unmanaged
     {
         /// <summary>Eight elements (AVX2).</summary>
         static abstract Vector256<float> Widen8(T* p);
         /// <summary>One element.</summary>
         static abstract float Widen(T v);
+    }
+
+    /// <summary>float32 elements (the default cache): loads.</summary>
+    internal struct FloatElements : IElements<float>
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<float> Widen8(float* p) => Vector256.Load(p);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static float Widen(float v) => v;
     }
 
     private struct HalfElements : IElements<Half>
@@ -142,13 +151,13 @@ public static unsafe class KvCache
     }
 
     /// <summary>
-    /// One head over a compressed cache: scores[t] = (Σ_d q[d]·K[d, t]) (·ks[t] when key scales are given) · 1/√headSize, softmax,
-    /// out = Σ_t p[t] (·vs[t·vsStride]) · V[t]. As in <see cref="Transformer.AttentionHeadT"/>: the scores 32 positions at a time in
-    /// four independent FMA chains (each lane still sums d = 0..headSize-1 in order), and 64 outputs at a time held in eight
+    /// One head over a cache of float32, float16 or int8 elements (<see cref="Transformer.AttentionHeadT"/> and the compressed
+    /// caches' heads): scores[t] = (Σ_d q[d]·K[d, t]) (·ks[t] when key scales are given) · 1/√headSize, softmax,
+    /// out = Σ_t p[t] (·vs[t·vsStride]) · V[t]. The scores 32 positions at a time in four independent FMA chains (each lane still sums d = 0..headSize-1 in order), and 64 outputs at a time held in eight
     /// registers over all positions (the same FMAs in the same order as accumulating into memory), so the results are those of
     /// the one-chain loops, only without their FMA-latency and store/reload stalls.
     /// </summary>
-    private static void AttentionHead<T, TE>(float* qh, T* kt, float* ks, T* vh, float* vs, int vsStride, float* o,
+    internal static void AttentionHead<T, TE>(float* qh, T* kt, float* ks, T* vh, float* vs, int vsStride, float* o,
         int headSize, int kvDim, int len, int maxLen, float* scratch)
         where T : unmanaged
         where TE : struct, IElements<T>

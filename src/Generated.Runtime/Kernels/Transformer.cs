@@ -211,77 +211,8 @@ public static unsafe class Transformer
     /// One head of <see cref="AttentionT"/>: <paramref name="qh"/> [headSize], <paramref name="kt"/> its KV head's transposed keys
     /// [headSize, maxLen], <paramref name="vh"/> its KV head's values (row stride <paramref name="kvDim"/>), <paramref name="o"/> [headSize].
     /// </summary>
-    public static void AttentionHeadT(float* qh, float* kt, float* vh, float* o, int headSize, int kvDim, int len, int maxLen, float* scratch)
-    {
-        float scale = 1f / MathF.Sqrt(headSize);
-        // scores[t] = Σ_d q[d] · K[d, t]
-        int t0 = 0;
-        if (Vector256.IsHardwareAccelerated)
-        {
-            // 32 positions at a time: four independent FMA chains hide the FMA latency (one chain of headSize dependent FMAs
-            // per 8 positions was latency-bound). Each lane still sums d = 0..headSize-1 in order, so the scores are the same.
-            for (; t0 + 32 <= len; t0 += 32)
-            {
-                Vector256<float> a0 = Vector256<float>.Zero, a1 = a0, a2 = a0, a3 = a0;
-                for (int d = 0; d < headSize; d++)
-                {
-                    var qd = Vector256.Create(qh[d]);
-                    float* kd = kt + (long)d * maxLen + t0;
-                    a0 = Vector256.FusedMultiplyAdd(qd, Vector256.Load(kd), a0);
-                    a1 = Vector256.FusedMultiplyAdd(qd, Vector256.Load(kd + 8), a1);
-                    a2 = Vector256.FusedMultiplyAdd(qd, Vector256.Load(kd + 16), a2);
-                    a3 = Vector256.FusedMultiplyAdd(qd, Vector256.Load(kd + 24), a3);
-                }
-                Vector256.Store(a0 * scale, scratch + t0);
-                Vector256.Store(a1 * scale, scratch + t0 + 8);
-                Vector256.Store(a2 * scale, scratch + t0 + 16);
-                Vector256.Store(a3 * scale, scratch + t0 + 24);
-            }
-            for (; t0 + 8 <= len; t0 += 8)
-            {
-                var acc = Vector256<float>.Zero;
-                for (int d = 0; d < headSize; d++) acc = Vector256.FusedMultiplyAdd(Vector256.Create(qh[d]), Vector256.Load(kt + (long)d * maxLen + t0), acc);
-                Vector256.Store(acc * scale, scratch + t0);
-            }
-        }
-        for (; t0 < len; t0++)
-        {
-            float acc = 0;
-            for (int d = 0; d < headSize; d++) acc += qh[d] * kt[(long)d * maxLen + t0];
-            scratch[t0] = acc * scale;
-        }
-        SoftmaxInPlace(scratch, len);
-        // out = Σ_t p[t] · V[t]: 64 outputs at a time stay in eight registers over all positions (the same FMAs in the same
-        // order as Axpy into memory, without a store and reload per position); the rest through Axpy.
-        int i0 = 0;
-        if (Vector256.IsHardwareAccelerated)
-        {
-            for (; i0 + 64 <= headSize; i0 += 64)
-            {
-                Vector256<float> o0 = Vector256<float>.Zero, o1 = o0, o2 = o0, o3 = o0, o4 = o0, o5 = o0, o6 = o0, o7 = o0;
-                float* v = vh + i0;
-                for (int t = 0; t < len; t++, v += kvDim)
-                {
-                    var a = Vector256.Create(scratch[t]);
-                    o0 = Vector256.FusedMultiplyAdd(a, Vector256.Load(v), o0);
-                    o1 = Vector256.FusedMultiplyAdd(a, Vector256.Load(v + 8), o1);
-                    o2 = Vector256.FusedMultiplyAdd(a, Vector256.Load(v + 16), o2);
-                    o3 = Vector256.FusedMultiplyAdd(a, Vector256.Load(v + 24), o3);
-                    o4 = Vector256.FusedMultiplyAdd(a, Vector256.Load(v + 32), o4);
-                    o5 = Vector256.FusedMultiplyAdd(a, Vector256.Load(v + 40), o5);
-                    o6 = Vector256.FusedMultiplyAdd(a, Vector256.Load(v + 48), o6);
-                    o7 = Vector256.FusedMultiplyAdd(a, Vector256.Load(v + 56), o7);
-                }
-                Vector256.Store(o0, o + i0); Vector256.Store(o1, o + i0 + 8); Vector256.Store(o2, o + i0 + 16); Vector256.Store(o3, o + i0 + 24);
-                Vector256.Store(o4, o + i0 + 32); Vector256.Store(o5, o + i0 + 40); Vector256.Store(o6, o + i0 + 48); Vector256.Store(o7, o + i0 + 56);
-            }
-        }
-        if (i0 < headSize)
-        {
-            new Span<float>(o + i0, headSize - i0).Clear();
-            for (int t = 0; t < len; t++) Axpy(scratch[t], vh + (long)t * kvDim + i0, o + i0, headSize - i0);
-        }
-    }
+    public static void AttentionHeadT(float* qh, float* kt, float* vh, float* o, int headSize, int kvDim, int len, int maxLen, float* scratch) =>
+        KvCache.AttentionHead<float, KvCache.FloatElements>(qh, kt, null, vh, null, 0, o, headSize, kvDim, len, maxLen, scratch);
 
     /// <summary>Writes one position's keys [kvDim] into the transposed cache [kvHeads, headSize, maxLen].</summary>
     public static void StoreKeyT(float* k, float* keysT, int kvDim, int maxLen, int pos)
