@@ -15,12 +15,13 @@ using Llmaot.Runtime.Kernels;
 /// The language-model benchmark (issue 5, scale and speed):
 /// <c>dotnet run -c Release --project tests/Llmaot.Benchmarks -- --llm [--shapes 15m,110m,1b] [--types f32,q8_0,q4_0] [--threads 1,2]
 /// [-n 128] [--prompt 64] [--ctx 512] [--reps 2] [--isa ISA] [--work DIR] [--with-1b-f32] [--reuse] [--kernels] [--kv-cache f16|int8]
-/// [--out FILE.md]</c>. <c>--kv-cache</c> applies to the synthetic models only (labelled kv-TYPE); stories260K keeps the f32 cache.
+/// [--no-peer] [--out FILE.md]</c>. <c>--kv-cache</c> applies to the synthetic models only (labelled kv-TYPE); stories260K keeps the f32 cache.
 /// --kernels measures the 110m model's matrix products in-process instead (<see cref="KernelBench"/>).
 /// Builds stories260K and the synthetic GGUF models (<see cref="GgufSynth"/>), runs each binary once with a fixed prompt of --prompt
 /// tokens (--prompt-tokens) for prefill tok/s and once from an empty prompt with -n greedy tokens for decode tok/s (both from the
 /// binary's JSON line), keeps the best of --reps runs, measures the machine's read bandwidth with a probe (<see cref="Bandwidth"/>), and prints a markdown table with the bandwidth roofline:
-/// weight bytes read per token × decode tok/s ÷ bandwidth at the same thread count.
+/// weight bytes read per token × decode tok/s ÷ bandwidth at the same thread count. Unless --no-peer, llama.cpp
+/// (<see cref="LlamaCppPeer"/>) runs the same GGUF after each llmaot run, and the table gives the ratio.
 /// </summary>
 internal static class LlmBench
 {
@@ -34,7 +35,7 @@ internal static class LlmBench
         int n = 128, prompt = 64, ctx = 512, reps = 2;
         string? isa = null, outFile = null, kvCache = null;
         string work = Path.Combine(Path.GetTempPath(), "llmaot-llm-bench");
-        bool big = false, reuse = false, kernels = false;
+        bool big = false, reuse = false, kernels = false, peer = true;
         for (int i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -54,6 +55,7 @@ internal static class LlmBench
                 case "--reuse": reuse = true; break;
                 case "--kernels": kernels = true; break;
                 case "--kv-cache": kvCache = args[++i]; break;
+                case "--no-peer": peer = false; break;
                 default: Console.Error.WriteLine($"unknown option {args[i]}"); return 2;
             }
         }
@@ -77,6 +79,8 @@ internal static class LlmBench
         var models = new List<(string Label, string Path, string? Tokenizer, long BytesPerToken, int Ctx)>();
         string s260 = Path.Combine(shared, "models/llama2c/stories260K.bin");
         if (File.Exists(s260)) models.Add(("stories260K f32", s260, Path.Combine(shared, "models/llama2c/tok512.bin"), 260_032L * 4, 512));
+        // the GGUF llama.cpp loads for each row (stories260K: the same model as shared's GGUF)
+        string PeerFile(string label, string path) => label.StartsWith("stories260K", StringComparison.Ordinal) ? Path.Combine(shared, "models/gguf/stories260K-f32.gguf") : path;
         foreach (var sh in shapes)
             foreach (var ty in types)
             {
@@ -99,8 +103,9 @@ internal static class LlmBench
 
         var header = new List<string>
         {
-            "| model | weights bytes read / token | threads | prefill tok/s (" + prompt + " tokens) | decode tok/s (best run) | decode reads GB/s | probe GB/s before each run, median (range) | roofline tok/s at the median probe | % of roofline, median of the runs (range) |",
-            "|---|---|---|---|---|---|---|---|---|",
+            "| model | weights bytes read / token | threads | prefill tok/s (" + prompt + " tokens) | decode tok/s (best run) | decode reads GB/s | probe GB/s before each run, median (range) | roofline tok/s at the median probe | % of roofline, median of the runs (range) |"
+                + (peer ? " llama.cpp prefill tok/s | llama.cpp decode tok/s | decode llmaot / llama.cpp, median of the runs |" : ""),
+            "|---|---|---|---|---|---|---|---|---|" + (peer ? "---|---|---|" : ""),
         };
         string extra = "";
         foreach (var (label, path, tok, bytes, mctx) in models)
@@ -120,9 +125,11 @@ internal static class LlmBench
             }
             foreach (int t in threads)
             {
-                double pre = 0, dec = 0;
+                double pre = 0, dec = 0, peerPre = 0, peerDec = 0;
                 var bws = new List<double>();
                 var pcts = new List<double>();
+                var ratios = new List<double>();
+                string peerFile = PeerFile(label, path);
                 for (int r = 0; r < reps; r++)
                 {
                     // Prefill: a prompt of exactly --prompt tokens. Decode: from an empty prompt (BOS), -n tokens
@@ -135,12 +142,21 @@ internal static class LlmBench
                     dec = Math.Max(dec, d);
                     bws.Add(b);
                     pcts.Add(100 * d * bytes / b);
+                    if (peer && File.Exists(peerFile))
+                    {
+                        // llama.cpp right after, same thread count, prompt and decode length
+                        var (pp, pd) = LlamaCppPeer.Run(peerFile, t, prompt, label.StartsWith("stories260K", StringComparison.Ordinal) ? 255 : n, mctx);
+                        peerPre = Math.Max(peerPre, pp);
+                        peerDec = Math.Max(peerDec, pd);
+                        ratios.Add(d / pd);
+                    }
                 }
                 double bwMedian = Median(bws);
                 double roof = bwMedian / bytes;
                 // Weights smaller than the last-level cache can stay cache-resident between tokens: no DRAM roofline applies.
                 string pct = bytes > l3 ? string.Create(Ci, $"{Median(pcts):F0}% ({pcts.Min():F0}-{pcts.Max():F0}%)") : "n/a (fits in L3)";
                 string row = string.Create(Ci, $"| {label} | {bytes:N0} | {t} | {pre:F0} | {dec:F1} | {bytes * dec / 1e9:F1} | {bwMedian / 1e9:F1} ({bws.Min() / 1e9:F1}-{bws.Max() / 1e9:F1}) | {roof:F0} | {pct} |");
+                if (peer) row += ratios.Count > 0 ? string.Create(Ci, $" {peerPre:F0} | {peerDec:F1} | {Median(ratios):F2}x |") : " n/a | n/a | n/a |";
                 Console.WriteLine(row);
                 rows.Add(row);
             }
@@ -159,6 +175,8 @@ internal static class LlmBench
             + "Probe at the start of this benchmark, best of 48 passes: " + string.Join(", ", threads.Select(t => string.Create(Ci, $"{bw[t] / 1e9:F1} GB/s with {t} thread(s)")))
             + "; median pass " + string.Join(", ", threads.Select(t => string.Create(Ci, $"{bwMedianPass[t] / 1e9:F1} GB/s with {t} thread(s)"))) + ".");
         if (extra.Length > 0) table.Add(extra);
+        if (peer && LlamaCppPeer.Library != null)
+            table.Add($"llama.cpp: the LLamaSharp.Backend.Cpu 0.30.0 build ({Path.GetFileName(Path.GetDirectoryName(LlamaCppPeer.Library))}), run in this process right after each llmaot run on the same GGUF with the same threads, prompt and greedy decode length; its KV cache is float16 (llama.cpp's default), llmaot's float32.");
         Console.WriteLine();
         foreach (var l in table) Console.WriteLine(l);
         if (outFile != null) File.WriteAllLines(outFile, table);
