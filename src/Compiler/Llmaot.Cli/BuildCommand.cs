@@ -139,6 +139,7 @@ public static class BuildCommand
             if (ReportJson != null) File.WriteAllText(ReportJson, FitReport.Json(f) + "\n");
         }
         if (g.Quantization != null) Console.Write(g.Quantization.Format());
+        foreach (var note in g.Notes) Console.WriteLine("note: " + note);
         return 0;
     }
 }

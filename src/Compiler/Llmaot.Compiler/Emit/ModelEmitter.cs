@@ -48,6 +48,9 @@ public sealed class GeneratedModel
 
     /// <summary>The accuracy report of a tensor model built with <c>--quantize</c>; null otherwise.</summary>
     public Passes.QuantizationReport? Quantization { get; set; }
+
+    /// <summary>What the build did that the user should know (e.g. weight formats converted at build time); the CLI prints them.</summary>
+    public List<string> Notes { get; init; } = [];
 }
 
 /// <summary>

@@ -28,11 +28,25 @@ public static class LlmEmitter
     private static unsafe (ElementType Type, byte[] Bytes) Pack(LlmTensor t, string? quantize)
     {
         bool matrix = t.Shape.Length == 2 && !t.Name.EndsWith("norm", StringComparison.Ordinal);
-        if (quantize == null || !matrix || t.Shape[1] % 32 != 0 || t.Type is not (ElementType.Float or ElementType.Float16))
-            return (t.Type, t.Data.Span.ToArray());
-        var f = new float[t.Count];
-        if (t.Type == ElementType.Float) t.Data.As<float>().CopyTo(f);
-        else { var h = t.Data.As<Half>(); for (int i = 0; i < f.Length; i++) f[i] = (float)h[i]; }
+        bool blocks = matrix && t.Shape[1] % 32 == 0;
+        float[] f;
+        if (GgmlBlocks.Widens(t.Type))
+        {
+            // GGUF formats without a decoder kernel (Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K, BF16): widened to float here (exact), then
+            // packed as the --quantize target or Q8_0 (an 8-bit grid finer than any of the quantized ones; BF16 stays exact as F32)
+            f = GgmlBlocks.ToFloat(t.Type, t.Data.Span, t.Count);
+            if (!blocks || (quantize == null && t.Type == ElementType.BFloat16))
+                return (ElementType.Float, System.Runtime.InteropServices.MemoryMarshal.AsBytes(f.AsSpan()).ToArray());
+            quantize ??= "q8_0";
+        }
+        else
+        {
+            if (quantize == null || !blocks || t.Type is not (ElementType.Float or ElementType.Float16))
+                return (t.Type, t.Data.Span.ToArray());
+            f = new float[t.Count];
+            if (t.Type == ElementType.Float) t.Data.As<float>().CopyTo(f);
+            else { var h = t.Data.As<Half>(); for (int i = 0; i < f.Length; i++) f[i] = (float)h[i]; }
+        }
         var target = quantize == "q8_0" ? ElementType.Q8_0 : ElementType.Q4_0;
         var bytes = new byte[ElementTypes.ByteCount(target, f.Length)];
         fixed (float* src = f)
@@ -149,14 +163,17 @@ public static class LlmEmitter
         long parameters = 0;
         var types = new Dictionary<string, ElementType>(StringComparer.Ordinal);
         var kept = new List<string>();
+        var widened = new List<string>();
         foreach (var name in order)
         {
             var t = m.Tensor(name);
+            if (GgmlBlocks.Widens(t.Type)) widened.Add($"{name} {ElementTypes.Name(t.Type)}");
             if (name.EndsWith("norm", StringComparison.Ordinal) && t.Type != ElementType.Float)
                 throw new LlmaotException(Codes.UnsupportedType, $"{m.SourceName}: norm weight '{name}' must be F32");
             if (name.EndsWith(".bias", StringComparison.Ordinal) && (t.Type != ElementType.Float || t.Shape.Length != 1))
                 throw new LlmaotException(Codes.UnsupportedType, $"{m.SourceName}: bias '{name}' must be an F32 vector");
             var (type, bytes) = Pack(t, quantize);
+            if (GgmlBlocks.Widens(t.Type)) widened[^1] += $" -> {Fmt(type)}";
             Fmt(type);
             if (type == ElementType.MatMulNBits4 && (name == "token_embd" || (t.Shape[1] + 31) / 32 * 32 > Runtime.Kernels.LlmParallel.ScratchFloats))
                 throw new LlmaotException(Codes.UnsupportedType, $"{m.SourceName}: '{name}' in MatMulNBits format can only be a projection with at most {Runtime.Kernels.LlmParallel.ScratchFloats} inputs");
@@ -195,6 +212,7 @@ public static class LlmEmitter
         w.Line($"// architecture: {c.Architecture}; dim {c.Dim}, hidden {c.HiddenDim}, layers {c.Layers}, heads {c.Heads} (kv {c.KvHeads}), vocab {c.Vocab}, context {ctx} of {c.ContextLength}");
         w.Line($"// weights: {weights.Length} bytes ({string.Join("+", formats)}), parameters: {parameters}; options: {Lit.Comment(o.OptionsText.Length > 0 ? o.OptionsText : "(defaults)")}");
         if (kept.Count > 0) w.Line($"// not quantized (rows are not whole 32-element blocks): {string.Join(", ", kept)}");
+        if (widened.Count > 0) w.Line($"// converted at build time (no kernel of their own): {string.Join(", ", widened)}");
         if (kv.Name != "f32") w.Line($"// KV cache: {kv.Name}");
         w.Line("// </auto-generated>");
         w.Line("#nullable enable");
@@ -367,6 +385,11 @@ public static class LlmEmitter
             Parameters = parameters,
             Options = o,
             IsLanguageModel = true,
+            // per conversion, how many tensors (the generated source's header comment lists them by name)
+            Notes = widened.Count > 0
+                ? [$"{widened.Count} tensor(s) in formats without a kernel of their own were converted at build time ("
+                    + string.Join(", ", widened.GroupBy(x => x[(x.IndexOf(' ') + 1)..]).Select(grp => $"{grp.Count()} {grp.Key}")) + "; listed in the generated source)"]
+                : [],
         };
     }
 
