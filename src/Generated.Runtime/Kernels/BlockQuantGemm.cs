@@ -56,14 +56,37 @@ public static unsafe class BlockQuantGemm
     public static void MatMul(WeightFormat format, byte* w, sbyte* xq, float* xd, int tokens, int n, float* y, int ldy, int rowStart, int rowEnd) =>
         MatMul(format, w, xq, xd, tokens, n, y, ldy, rowStart, rowEnd, BestPath);
 
+    /// <summary>
+    /// <see cref="MatMul(WeightFormat, byte*, sbyte*, float*, int, int, float*, int, int, int)"/> with the activations already
+    /// regrouped by <see cref="Regroup"/> when <see cref="RegroupsActivations"/> (once per product instead of once per share).
+    /// </summary>
+    public static void MatMul(WeightFormat format, byte* w, sbyte* xq, float* xd, int tokens, int n, float* y, int ldy, int rowStart, int rowEnd, byte* regrouped) =>
+        MatMul(format, w, xq, xd, tokens, n, y, ldy, rowStart, rowEnd, BestPath, regrouped);
+
+    /// <summary>Whether the product of these weights runs on activations regrouped by <see cref="Regroup"/> (the AVX-512 Q4_0 GEMM).</summary>
+    public static bool RegroupsActivations(WeightFormat format, int n) => RegroupsOnPath(format, n, BestPath);
+
+    private static bool RegroupsOnPath(WeightFormat format, int n, BlockInt8Path path) =>
+        path == BlockInt8Path.Avx512 && Avx512BW.IsSupported && Avx2.IsSupported && Fma.IsSupported && format == WeightFormat.Q4_0 && n % 256 == 0;
+
+    /// <summary>Bytes <see cref="Regroup"/> writes for <paramref name="tokens"/> rows of <paramref name="n"/> activations.</summary>
+    public static long RegroupedBytes(int tokens, int n) => (long)tokens * (n / 256) * BlockQuant.GroupBytes;
+
+    /// <summary>The tokens' quantized activations regrouped for the AVX-512 Q4_0 GEMM (<see cref="BlockQuant.RegroupActivations"/>, token after token).</summary>
+    public static void Regroup(sbyte* xq, float* xd, int tokens, int n, byte* dst)
+    {
+        int nb = n / 32, groups = nb / 8;
+        for (int t = 0; t < tokens; t++) BlockQuant.RegroupActivations(xq + (long)t * n, xd + (long)t * nb, null, groups, dst + (long)t * groups * BlockQuant.GroupBytes);
+    }
+
     /// <summary><see cref="MatMul(WeightFormat, byte*, sbyte*, float*, int, int, float*, int, int, int)"/> on a chosen path (tests run each).</summary>
-    public static void MatMul(WeightFormat format, byte* w, sbyte* xq, float* xd, int tokens, int n, float* y, int ldy, int rowStart, int rowEnd, BlockInt8Path path)
+    public static void MatMul(WeightFormat format, byte* w, sbyte* xq, float* xd, int tokens, int n, float* y, int ldy, int rowStart, int rowEnd, BlockInt8Path path, byte* regrouped = null)
     {
         bool q8 = format == WeightFormat.Q8_0;
-        if (path == BlockInt8Path.Avx512 && Avx512BW.IsSupported && Avx2.IsSupported && Fma.IsSupported && !q8 && n % 256 == 0)
+        if (RegroupsOnPath(format, n, path))
         {
-            if (Gfni.V512.IsSupported) RunQ4Avx512<BlockQuant.GfniNibbles>(w, xq, xd, tokens, n, y, ldy, rowStart, rowEnd);
-            else RunQ4Avx512<BlockQuant.ShiftNibbles>(w, xq, xd, tokens, n, y, ldy, rowStart, rowEnd);
+            if (Gfni.V512.IsSupported) RunQ4Avx512<BlockQuant.GfniNibbles>(w, xq, xd, tokens, n, y, ldy, rowStart, rowEnd, regrouped);
+            else RunQ4Avx512<BlockQuant.ShiftNibbles>(w, xq, xd, tokens, n, y, ldy, rowStart, rowEnd, regrouped);
             return;
         }
         if (path == BlockInt8Path.Avx512 && Avx512BW.IsSupported) path = Best256Path;
@@ -358,16 +381,17 @@ public static unsafe class BlockQuantGemm
     /// groups. Four tokens' activations are regrouped once per tile row sweep (<see cref="BlockQuant.RegroupActivations"/>);
     /// each row's group is loaded and unpacked once (<see cref="BlockQuant.LoadGroup{TNibbles}"/>) and applied to the four tokens
     /// (<see cref="BlockQuant.AccumulateGroup"/>), so the result of every (row, token) is the one the decode kernel computes.
-    /// A last odd row and the tokens beyond a multiple of four take the same steps one at a time.
+    /// A last odd row and the tokens beyond a multiple of four take the same steps one at a time. With <paramref name="regrouped"/>
+    /// (all tokens, from <see cref="Regroup"/>) nothing is regrouped here.
     /// </summary>
-    private static void RunQ4Avx512<TNibbles>(byte* w, sbyte* xq, float* xd, int tokens, int n, float* y, int ldy, int rowStart, int rowEnd)
+    private static void RunQ4Avx512<TNibbles>(byte* w, sbyte* xq, float* xd, int tokens, int n, float* y, int ldy, int rowStart, int rowEnd, byte* regrouped)
         where TNibbles : struct, BlockQuant.INibbles
     {
         int nb = n / 32, groups = nb / 8;
         long rowBytes = (long)nb * 18;
         int stride = groups * BlockQuant.GroupBytes;
-        byte* raw = stackalloc byte[4 * stride + 64];
-        byte* gx = (byte*)(((nint)raw + 63) & ~(nint)63);
+        byte* raw = stackalloc byte[regrouped == null ? 4 * stride + 64 : 64];
+        byte* own = (byte*)(((nint)raw + 63) & ~(nint)63);
         var pickQuants = BlockQuant.PickQuants;
         var pickScales = BlockQuant.PickScales;
         var low = Vector512.Create((byte)0x0F);
@@ -377,7 +401,9 @@ public static unsafe class BlockQuantGemm
         int t = 0;
         for (; t + 4 <= tokens; t += 4)
         {
-            for (int k = 0; k < 4; k++) BlockQuant.RegroupActivations(xq + (long)(t + k) * n, xd + (long)(t + k) * nb, null, groups, gx + k * stride);
+            byte* gx = regrouped != null ? regrouped + (long)t * stride : own;
+            if (regrouped == null)
+                for (int k = 0; k < 4; k++) BlockQuant.RegroupActivations(xq + (long)(t + k) * n, xd + (long)(t + k) * nb, null, groups, gx + k * stride);
             int r = rowStart;
             for (; r + 2 <= rowEnd; r += 2)
             {
@@ -407,7 +433,8 @@ public static unsafe class BlockQuantGemm
         }
         for (; t < tokens; t++)
         {
-            BlockQuant.RegroupActivations(xq + (long)t * n, xd + (long)t * nb, null, groups, gx);
+            byte* gx = regrouped != null ? regrouped + (long)t * stride : own;
+            if (regrouped == null) BlockQuant.RegroupActivations(xq + (long)t * n, xd + (long)t * nb, null, groups, gx);
             for (int r = rowStart; r < rowEnd; r++) y[(long)t * ldy + r] = RowQ4Avx512<TNibbles>(w + r * rowBytes, gx, groups);
         }
     }

@@ -62,6 +62,8 @@ public unsafe struct MatMulJob
     public sbyte* Xq;
     /// <summary>Scales of <see cref="Xq"/>.</summary>
     public float* Xd;
+    /// <summary>Xq/Xd regrouped once for all shares (<see cref="BlockQuantGemm.Regroup"/>), or null.</summary>
+    public byte* Regrouped;
 }
 
 /// <summary>Causal attention of the prompt's tokens over the KV cache (already holding them), tokens split over the pool.</summary>
@@ -335,11 +337,17 @@ public static unsafe class LlmParallel
         MatMulJob j;
         j.Format = format; j.Tokens = tokens; j.N = n; j.Rows = rows; j.X = x; j.W = w; j.Y = y; j.Ldy = ldy;
         j.Scratch = pool.Scratch(0); j.ScratchBytes = pool.ScratchBytes;
-        j.Xq = null; j.Xd = null;
+        j.Xq = null; j.Xd = null; j.Regrouped = null;
         if (xq != null && xd != null && format is WeightFormat.Q8_0 or WeightFormat.Q4_0)
         {
             BlockQuantGemm.QuantizeRows(x, xq, xd, tokens, n);
             j.Xq = xq; j.Xd = xd;
+            // the AVX-512 Q4_0 GEMM's regrouped activations, once for all shares, in thread 0's scratch (the integer GEMM uses no other)
+            if (BlockQuantGemm.RegroupsActivations(format, n) && BlockQuantGemm.RegroupedBytes(tokens, n) <= pool.ScratchBytes)
+            {
+                j.Regrouped = pool.Scratch(0);
+                BlockQuantGemm.Regroup(xq, xd, tokens, n, j.Regrouped);
+            }
         }
         if (pool.Threads == 1) MatMulShare(&j, 0, 1, 0);
         else pool.Run(&MatMulShare, &j, Math.Min(pool.Threads * 4, Math.Max(1, rows / 32)));
@@ -355,7 +363,7 @@ public static unsafe class LlmParallel
         if (r0 >= r1) return;
         if (j->Xq != null)
         {
-            BlockQuantGemm.MatMul(j->Format, j->W, j->Xq, j->Xd, j->Tokens, n, j->Y, j->Ldy, r0, r1);
+            BlockQuantGemm.MatMul(j->Format, j->W, j->Xq, j->Xd, j->Tokens, n, j->Y, j->Ldy, r0, r1, j->Regrouped);
             return;
         }
         if (j->Format == WeightFormat.F32)

@@ -201,6 +201,20 @@ public unsafe class LlmKernelTests
             BlockQuantGemm.QuantizeRows(px, pq, pd, tokens, n);
             for (int i = 0; i < y.Length; i++) py[i] = float.NaN;
             BlockQuantGemm.MatMul(q8 ? WeightFormat.Q8_0 : WeightFormat.Q4_0, pw, pq, pd, tokens, n, py, ldy, 0, rows, p);
+            if (p == BlockInt8Path.Avx512 && !q8 && n % 256 == 0)
+            {
+                // activations regrouped once for all shares (LlmParallel.MatMul) give the same bits as regrouping per share
+                var regrouped = new byte[BlockQuantGemm.RegroupedBytes(tokens, n)];
+                var y2 = new float[y.Length];
+                fixed (byte* pg = regrouped)
+                fixed (float* py2 = y2)
+                {
+                    for (int i = 0; i < y2.Length; i++) py2[i] = float.NaN;
+                    BlockQuantGemm.Regroup(pq, pd, tokens, n, pg);
+                    BlockQuantGemm.MatMul(WeightFormat.Q4_0, pw, pq, pd, tokens, n, py2, ldy, 0, rows, p, pg);
+                }
+                for (int i = 0; i < y.Length; i++) Assert.Equal(BitConverter.SingleToInt32Bits(y[i]), BitConverter.SingleToInt32Bits(y2[i]));
+            }
             for (int t = 0; t < tokens; t++)
             {
                 // the decode path's scalar reference on the same token, quantized the same way
