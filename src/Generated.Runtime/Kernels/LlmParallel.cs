@@ -340,17 +340,27 @@ public static unsafe class LlmParallel
         j.Xq = null; j.Xd = null; j.Regrouped = null;
         if (xq != null && xd != null && format is WeightFormat.Q8_0 or WeightFormat.Q4_0)
         {
-            BlockQuantGemm.QuantizeRows(x, xq, xd, tokens, n);
             j.Xq = xq; j.Xd = xd;
             // the AVX-512 Q4_0 GEMM's regrouped activations, once for all shares, in thread 0's scratch (the integer GEMM uses no other)
             if (BlockQuantGemm.RegroupsActivations(format, n) && BlockQuantGemm.RegroupedBytes(tokens, n) <= pool.ScratchBytes)
-            {
                 j.Regrouped = pool.Scratch(0);
-                BlockQuantGemm.Regroup(xq, xd, tokens, n, j.Regrouped);
-            }
+            // quantized (and regrouped) token by token, the tokens split over the pool
+            if (pool.Threads == 1 || tokens < 2) PrepareRowsShare(&j, 0, 1, 0);
+            else pool.Run(&PrepareRowsShare, &j, Math.Min(pool.Threads, tokens));
         }
         if (pool.Threads == 1) MatMulShare(&j, 0, 1, 0);
         else pool.Run(&MatMulShare, &j, Math.Min(pool.Threads * 4, Math.Max(1, rows / 32)));
+    }
+
+    /// <summary>Tokens [index·tokens/chunks, (index+1)·tokens/chunks) of a prompt product quantized to int8 blocks (and regrouped).</summary>
+    private static void PrepareRowsShare(void* args, int index, int chunks, int thread)
+    {
+        var j = (MatMulJob*)args;
+        int n = j->N, t0 = (int)((long)j->Tokens * index / chunks), t1 = (int)((long)j->Tokens * (index + 1) / chunks);
+        if (t0 >= t1) return;
+        BlockQuantGemm.QuantizeRows(j->X + (long)t0 * n, j->Xq + (long)t0 * n, j->Xd + (long)t0 * (n / 32), t1 - t0, n);
+        if (j->Regrouped != null)
+            BlockQuantGemm.Regroup(j->Xq + (long)t0 * n, j->Xd + (long)t0 * (n / 32), t1 - t0, n, j->Regrouped + BlockQuantGemm.RegroupedBytes(t0, n));
     }
 
     private static void MatMulShare(void* args, int index, int threads, int thread)
