@@ -720,6 +720,43 @@ public static unsafe class BlockQuant
     /// </summary>
     internal static void RegroupActivations(sbyte* xq, float* xd, int* sums, int groups, byte* gx)
     {
+        if (Avx512F.IsSupported && Avx512BW.IsSupported)
+        {
+            // X_k lane j: dword 8(b mod 4) + 2k (+1 for j >= 8) of the first two loads (b = j mod 8 < 4) or of the last two
+            var i0 = Vector512.Create(0, 8, 16, 24, 0, 8, 16, 24, 1, 9, 17, 25, 1, 9, 17, 25);
+            var fromHigh = Vector512.Create(0, 0, 0, 0, -1, -1, -1, -1, 0, 0, 0, 0, -1, -1, -1, -1);
+            var two = Vector512.Create(2);
+            var bias = Vector512.Create((byte)0x80);
+            long* sad = stackalloc long[32];
+            for (int g = 0; g < groups; g++)
+            {
+                int* src = (int*)(xq + g * 256);
+                int* dst = (int*)(gx + g * GroupBytes);
+                var a0 = Vector512.Load(src);
+                var a1 = Vector512.Load(src + 16);
+                var a2 = Vector512.Load(src + 32);
+                var a3 = Vector512.Load(src + 48);
+                var idx = i0;
+                for (int k = 0; k < 4; k++, idx += two)
+                    Vector512.Store(Vector512.ConditionalSelect(fromHigh, Avx512F.PermuteVar16x32x2(a2, idx, a3), Avx512F.PermuteVar16x32x2(a0, idx, a1)), dst + k * 16);
+                if (sums == null)
+                {
+                    // Σq per block = Σ(q + 128) - 32·128: vpsadbw sums each 8 bytes; a block is four of them
+                    Vector512.Store(Avx512BW.SumAbsoluteDifferences(a0.AsByte() ^ bias, Vector512<byte>.Zero).AsInt64(), sad);
+                    Vector512.Store(Avx512BW.SumAbsoluteDifferences(a1.AsByte() ^ bias, Vector512<byte>.Zero).AsInt64(), sad + 8);
+                    Vector512.Store(Avx512BW.SumAbsoluteDifferences(a2.AsByte() ^ bias, Vector512<byte>.Zero).AsInt64(), sad + 16);
+                    Vector512.Store(Avx512BW.SumAbsoluteDifferences(a3.AsByte() ^ bias, Vector512<byte>.Zero).AsInt64(), sad + 24);
+                }
+                for (int b = 0; b < 8; b++)
+                {
+                    dst[64 + b] = sums != null ? sums[(g * 8 + b) * 8] : -8 * (int)(sad[4 * b] + sad[4 * b + 1] + sad[4 * b + 2] + sad[4 * b + 3] - 32 * 128);
+                    dst[64 + 8 + b] = 0;
+                }
+                var d = Vector256.Load(xd + g * 8);
+                Vector512.Store(Vector512.Create(d, d), (float*)dst + 80);
+            }
+            return;
+        }
         for (int g = 0; g < groups; g++)
         {
             int* src = (int*)(xq + g * 256);
