@@ -332,7 +332,15 @@ public static unsafe class LlmParallel
     /// quantized to int8 blocks once and the product runs as an integer GEMM (<see cref="BlockQuantGemm"/>); otherwise quantized
     /// rows are widened to float a tile at a time.
     /// </summary>
-    public static void MatMul(WorkerPool pool, WeightFormat format, int tokens, int n, float* x, byte* w, int rows, float* y, int ldy, sbyte* xq = null, float* xd = null)
+    public static void MatMul(WorkerPool pool, WeightFormat format, int tokens, int n, float* x, byte* w, int rows, float* y, int ldy, sbyte* xq = null, float* xd = null) =>
+        MatMul(pool, format, tokens, n, x, w, rows, y, ldy, xq, xd, quantized: false);
+
+    /// <summary>
+    /// <see cref="MatMul(WorkerPool, WeightFormat, int, int, float*, byte*, int, float*, int, sbyte*, float*)"/>; with
+    /// <paramref name="quantized"/>, xq/xd (and the regrouped copy in the pool's scratch) still hold this x from the previous
+    /// product of the same format (e.g. K and V after Q), so x is not quantized again.
+    /// </summary>
+    public static void MatMul(WorkerPool pool, WeightFormat format, int tokens, int n, float* x, byte* w, int rows, float* y, int ldy, sbyte* xq, float* xd, bool quantized)
     {
         MatMulJob j;
         j.Format = format; j.Tokens = tokens; j.N = n; j.Rows = rows; j.X = x; j.W = w; j.Y = y; j.Ldy = ldy;
@@ -345,7 +353,8 @@ public static unsafe class LlmParallel
             if (BlockQuantGemm.RegroupsActivations(format, n) && BlockQuantGemm.RegroupedBytes(tokens, n) <= pool.ScratchBytes)
                 j.Regrouped = pool.Scratch(0);
             // quantized (and regrouped) token by token, the tokens split over the pool
-            if (pool.Threads == 1 || tokens < 2) PrepareRowsShare(&j, 0, 1, 0);
+            if (quantized) { }
+            else if (pool.Threads == 1 || tokens < 2) PrepareRowsShare(&j, 0, 1, 0);
             else pool.Run(&PrepareRowsShare, &j, Math.Min(pool.Threads, tokens));
         }
         if (pool.Threads == 1) MatMulShare(&j, 0, 1, 0);

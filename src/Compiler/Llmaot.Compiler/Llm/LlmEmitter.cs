@@ -98,8 +98,11 @@ public static class LlmEmitter
             w.Comment($"layer {l}: attention");
             w.Line($"for (int t = 0; t < n; t++) Transformer.RmsNorm(px + (long)t * Dim, (float*)(wb + W_{p}attn_norm), pxb + (long)t * Dim, Dim, RmsEps);");
             w.Line($"LlmParallel.MatMul(_pool, {WF(b + "attn_q")}, n, Dim, pxb, wb + W_{p}attn_q, Dim, pq, Dim, (sbyte*)pxq, pxd);");
-            w.Line($"LlmParallel.MatMul(_pool, {WF(b + "attn_k")}, n, Dim, pxb, wb + W_{p}attn_k, KvDim, pk, KvDim, (sbyte*)pxq, pxd);");
-            w.Line($"LlmParallel.MatMul(_pool, {WF(b + "attn_v")}, n, Dim, pxb, wb + W_{p}attn_v, KvDim, {(kv.Name == "f32" ? $"valueCache + ({l}L * Context + start) * KvDim" : "pv")}, KvDim, (sbyte*)pxq, pxd);");
+            // K and V reuse Q's quantized activations when they share its format
+            string again = WF(b + "attn_k") == WF(b + "attn_q") ? "true" : "false";
+            w.Line($"LlmParallel.MatMul(_pool, {WF(b + "attn_k")}, n, Dim, pxb, wb + W_{p}attn_k, KvDim, pk, KvDim, (sbyte*)pxq, pxd, quantized: {again});");
+            again = WF(b + "attn_v") == WF(b + "attn_k") ? "true" : "false";
+            w.Line($"LlmParallel.MatMul(_pool, {WF(b + "attn_v")}, n, Dim, pxb, wb + W_{p}attn_v, KvDim, {(kv.Name == "f32" ? $"valueCache + ({l}L * Context + start) * KvDim" : "pv")}, KvDim, (sbyte*)pxq, pxd, quantized: {again});");
             w.Open("for (int t = 0; t < n; t++)");
             EmitBiases(w, offsets, l, "pq + (long)t * Dim", "pk + (long)t * KvDim", kv.Name == "f32" ? $"valueCache + ({l}L * Context + start + t) * KvDim" : "pv + (long)t * KvDim");
             w.Line("float* cos = ropeCos + (long)(start + t) * (HeadSize / 2), sin = ropeSin + (long)(start + t) * (HeadSize / 2);");
@@ -113,7 +116,7 @@ public static class LlmEmitter
             w.Comment($"layer {l}: feed-forward (SwiGLU)");
             w.Line($"for (int t = 0; t < n; t++) Transformer.RmsNorm(px + (long)t * Dim, (float*)(wb + W_{p}ffn_norm), pxb + (long)t * Dim, Dim, RmsEps);");
             w.Line($"LlmParallel.MatMul(_pool, {WF(b + "ffn_gate")}, n, Dim, pxb, wb + W_{p}ffn_gate, HiddenDim, phb, HiddenDim, (sbyte*)pxq, pxd);");
-            w.Line($"LlmParallel.MatMul(_pool, {WF(b + "ffn_up")}, n, Dim, pxb, wb + W_{p}ffn_up, HiddenDim, phb2, HiddenDim, (sbyte*)pxq, pxd);");
+            w.Line($"LlmParallel.MatMul(_pool, {WF(b + "ffn_up")}, n, Dim, pxb, wb + W_{p}ffn_up, HiddenDim, phb2, HiddenDim, (sbyte*)pxq, pxd, quantized: {(WF(b + "ffn_up") == WF(b + "ffn_gate") ? "true" : "false")});");
             w.Line("Transformer.SwiGlu(phb, phb2, n * HiddenDim);");
             w.Line($"LlmParallel.MatMul(_pool, {WF(b + "ffn_down")}, n, HiddenDim, phb, wb + W_{p}ffn_down, Dim, pxb, Dim, (sbyte*)pxq, pxd);");
             w.Line("Transformer.AddInPlace(px, pxb, n * Dim);");
