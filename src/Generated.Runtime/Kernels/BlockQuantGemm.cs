@@ -377,8 +377,9 @@ public static unsafe class BlockQuantGemm
     }
 
     /// <summary>
-    /// The <see cref="BlockInt8Path.Avx512"/> Q4_0 GEMM (n a multiple of 256): tiles of 2 rows × 4 tokens over eight-block
-    /// groups. Four tokens' activations are regrouped once per tile row sweep (<see cref="BlockQuant.RegroupActivations"/>);
+    /// The <see cref="BlockInt8Path.Avx512"/> Q4_0 GEMM (n a multiple of 256): with the activations regrouped for all tokens,
+    /// tiles of 1 row × 8 tokens (each row's group unpacked once for eight tokens; 4-6% faster than 2 × 4 on 110m prefill),
+    /// then tiles of 2 rows × 4 tokens over eight-block groups. Four tokens' activations are regrouped once per tile row sweep (<see cref="BlockQuant.RegroupActivations"/>);
     /// each row's group is loaded and unpacked once (<see cref="BlockQuant.LoadGroup{TNibbles}"/>) and applied to the four tokens
     /// (<see cref="BlockQuant.AccumulateGroup"/>), so the result of every (row, token) is the one the decode kernel computes.
     /// A last odd row and the tokens beyond a multiple of four take the same steps one at a time. With <paramref name="regrouped"/>
@@ -399,6 +400,33 @@ public static unsafe class BlockQuantGemm
         var signBit = Vector512.Create(0x80000000u);
         var halfScale = Vector512.Create(BlockQuant.HalfScale);
         int t = 0;
+        if (regrouped != null)
+            for (; t + 8 <= tokens; t += 8)
+            {
+                // one row × 8 tokens: each row's group is unpacked once for eight tokens
+                byte* gx = regrouped + (long)t * stride;
+                for (int r = rowStart; r < rowEnd; r++)
+                {
+                    byte* w0 = w + r * rowBytes;
+                    Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+                    for (int g = 0; g < groups; g++)
+                    {
+                        BlockQuant.LoadGroup<TNibbles>(w0 + g * 144, pickQuants, pickScales, low, signBit, halfScale, out var u0, out var u1, out var u2, out var u3, out var s0);
+                        byte* x0 = gx + g * BlockQuant.GroupBytes;
+                        a0 = BlockQuant.AccumulateGroup(u0, u1, u2, u3, s0, x0, ones, a0);
+                        a1 = BlockQuant.AccumulateGroup(u0, u1, u2, u3, s0, x0 + stride, ones, a1);
+                        a2 = BlockQuant.AccumulateGroup(u0, u1, u2, u3, s0, x0 + 2 * stride, ones, a2);
+                        a3 = BlockQuant.AccumulateGroup(u0, u1, u2, u3, s0, x0 + 3 * stride, ones, a3);
+                        a4 = BlockQuant.AccumulateGroup(u0, u1, u2, u3, s0, x0 + 4 * stride, ones, a4);
+                        a5 = BlockQuant.AccumulateGroup(u0, u1, u2, u3, s0, x0 + 5 * stride, ones, a5);
+                        a6 = BlockQuant.AccumulateGroup(u0, u1, u2, u3, s0, x0 + 6 * stride, ones, a6);
+                        a7 = BlockQuant.AccumulateGroup(u0, u1, u2, u3, s0, x0 + 7 * stride, ones, a7);
+                    }
+                    float* yt = y + (long)t * ldy + r;
+                    yt[0] = Vector512.Sum(a0); yt[ldy] = Vector512.Sum(a1); yt[2L * ldy] = Vector512.Sum(a2); yt[3L * ldy] = Vector512.Sum(a3);
+                    yt[4L * ldy] = Vector512.Sum(a4); yt[5L * ldy] = Vector512.Sum(a5); yt[6L * ldy] = Vector512.Sum(a6); yt[7L * ldy] = Vector512.Sum(a7);
+                }
+            }
         for (; t + 4 <= tokens; t += 4)
         {
             byte* gx = regrouped != null ? regrouped + (long)t * stride : own;
