@@ -83,12 +83,20 @@ public sealed unsafe class WeightBlob : IDisposable
                 b._owned = copy;
                 b.Pointer = copy;
                 b.InLargePages = true;
-                using var h = File.OpenHandle(path);
-                for (long o = 0; o < b.Length;)
+                try
                 {
-                    int got = RandomAccess.Read(h, new Span<byte>(copy + o, (int)Math.Min(1 << 30, b.Length - o)), o);
-                    if (got <= 0) throw new InvalidDataException($"LLMAOT9004: weights '{path}' ended after {o} of {b.Length} bytes while being read");
-                    o += got;
+                    using var h = File.OpenHandle(path);
+                    for (long o = 0; o < b.Length;)
+                    {
+                        int got = RandomAccess.Read(h, new Span<byte>(copy + o, (int)Math.Min(1 << 30, b.Length - o)), o);
+                        if (got <= 0) throw new InvalidDataException($"LLMAOT9004: weights '{path}' ended after {o} of {b.Length} bytes while being read");
+                        o += got;
+                    }
+                }
+                catch
+                {
+                    b.Dispose();
+                    throw;
                 }
                 LastFileInLargePages = true;
                 return b;

@@ -353,9 +353,11 @@ public static unsafe class LlmParallel
             if (BlockQuantGemm.RegroupsActivations(format, n) && BlockQuantGemm.RegroupedBytes(tokens, n) <= pool.ScratchBytes)
                 j.Regrouped = pool.Scratch(0);
             // quantized (and regrouped) token by token, the tokens split over the pool
-            if (quantized) { }
-            else if (pool.Threads == 1 || tokens < 2) PrepareRowsShare(&j, 0, 1, 0);
-            else pool.Run(&PrepareRowsShare, &j, Math.Min(pool.Threads, tokens));
+            if (!quantized)
+            {
+                if (pool.Threads == 1 || tokens < 2) PrepareRowsShare(&j, 0, 1, 0);
+                else pool.Run(&PrepareRowsShare, &j, Math.Min(pool.Threads, tokens));
+            }
         }
         if (pool.Threads == 1) MatMulShare(&j, 0, 1, 0);
         else pool.Run(&MatMulShare, &j, Math.Min(pool.Threads * 4, Math.Max(1, rows / 32)));

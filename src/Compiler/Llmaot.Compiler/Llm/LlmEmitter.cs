@@ -166,17 +166,16 @@ public static class LlmEmitter
         long parameters = 0;
         var types = new Dictionary<string, ElementType>(StringComparer.Ordinal);
         var kept = new List<string>();
-        var widened = new List<string>();
+        var widened = new List<(string Name, string From, string To)>();
         foreach (var name in order)
         {
             var t = m.Tensor(name);
-            if (GgmlBlocks.Widens(t.Type)) widened.Add($"{name} {ElementTypes.Name(t.Type)}");
             if (name.EndsWith("norm", StringComparison.Ordinal) && t.Type != ElementType.Float)
                 throw new LlmaotException(Codes.UnsupportedType, $"{m.SourceName}: norm weight '{name}' must be F32");
             if (name.EndsWith(".bias", StringComparison.Ordinal) && (t.Type != ElementType.Float || t.Shape.Length != 1))
                 throw new LlmaotException(Codes.UnsupportedType, $"{m.SourceName}: bias '{name}' must be an F32 vector");
             var (type, bytes) = Pack(t, quantize);
-            if (GgmlBlocks.Widens(t.Type)) widened[^1] += $" -> {Fmt(type)}";
+            if (GgmlBlocks.Widens(t.Type)) widened.Add((name, ElementTypes.Name(t.Type), Fmt(type)));
             Fmt(type);
             if (type == ElementType.MatMulNBits4 && (name == "token_embd" || (t.Shape[1] + 31) / 32 * 32 > Runtime.Kernels.LlmParallel.ScratchFloats))
                 throw new LlmaotException(Codes.UnsupportedType, $"{m.SourceName}: '{name}' in MatMulNBits format can only be a projection with at most {Runtime.Kernels.LlmParallel.ScratchFloats} inputs");
@@ -215,7 +214,7 @@ public static class LlmEmitter
         w.Line($"// architecture: {c.Architecture}; dim {c.Dim}, hidden {c.HiddenDim}, layers {c.Layers}, heads {c.Heads} (kv {c.KvHeads}), vocab {c.Vocab}, context {ctx} of {c.ContextLength}");
         w.Line($"// weights: {weights.Length} bytes ({string.Join("+", formats)}), parameters: {parameters}; options: {Lit.Comment(o.OptionsText.Length > 0 ? o.OptionsText : "(defaults)")}");
         if (kept.Count > 0) w.Line($"// not quantized (rows are not whole 32-element blocks): {string.Join(", ", kept)}");
-        if (widened.Count > 0) w.Line($"// converted at build time (no kernel of their own): {string.Join(", ", widened)}");
+        if (widened.Count > 0) w.Line($"// converted at build time (no kernel of their own): {string.Join(", ", widened.Select(x => $"{x.Name} {x.From} -> {x.To}"))}");
         if (kv.Name != "f32") w.Line($"// KV cache: {kv.Name}");
         w.Line("// </auto-generated>");
         w.Line("#nullable enable");
@@ -391,7 +390,7 @@ public static class LlmEmitter
             // per conversion, how many tensors (the generated source's header comment lists them by name)
             Notes = widened.Count > 0
                 ? [$"{widened.Count} tensor(s) in formats without a kernel of their own were converted at build time ("
-                    + string.Join(", ", widened.GroupBy(x => x[(x.IndexOf(' ') + 1)..]).Select(grp => $"{grp.Count()} {grp.Key}")) + "; listed in the generated source)"]
+                    + string.Join(", ", widened.GroupBy(x => $"{x.From} -> {x.To}").Select(grp => $"{grp.Count()} {grp.Key}")) + "; listed in the generated source)"]
                 : [],
         };
     }
